@@ -1,0 +1,128 @@
+"""The epoch loop of every deep detector, written once (DeepOD's ``BaseDeepAD`` idea).
+
+A deep detector fills in four hooks:
+
+- ``_build(X, y)``: create networks and optimizers (runs under the detector's own seed);
+- ``_train_epoch(epoch, X, y) -> dict[str, float]``: one pass, returning mean losses;
+- ``_score_candidates(X) -> dict[str, np.ndarray]``: one or more anomaly scores of ``X``;
+- ``_modules()``: the ``nn.Module`` objects whose weights define the fitted model.
+
+The base moves the data to the device once, checks every loss for NaN/inf (a
+:class:`DivergenceError` naming the loss and epoch), and, given an ``eval_set``, evaluates every
+``eval_every`` epochs, keeps the weights of the best epoch and picks the best score candidate.
+What was chosen is written to ``fit_info_`` (``selected_epoch``, ``selected_score``).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from .base import SemiSupervisedDetector
+from .errors import DivergenceError
+from .params import DeviceSpec, Interval, IsBool, IsNone
+from .torch_utils import resolve_device, seed_from, to_tensor, torch_seed
+
+
+class TorchDetector(SemiSupervisedDetector):
+    """Base of the deep detectors. Subclasses define ``__init__`` with their own keyword parameters."""
+
+    default_score: ClassVar[str] = "score"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "epochs": [Interval(numbers.Integral, 1, None)],
+        "batch_size": [Interval(numbers.Integral, 1, None)],
+        "lr": [Interval(numbers.Real, 0.0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0.0, None)],
+        "device": [DeviceSpec()],
+        "random_state": [Interval(numbers.Integral, 0, None), IsNone()],
+        "eval_every": [Interval(numbers.Integral, 1, None)],
+        "verbose": [IsBool()],
+    }
+
+    # -- hooks ---------------------------------------------------------------------------
+    def _build(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def _train_epoch(self, epoch: int, X: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        raise NotImplementedError
+
+    def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _modules(self) -> dict[str, torch.nn.Module]:
+        raise NotImplementedError
+
+    def _should_stop(self, epoch: int, losses: dict[str, float]) -> bool:
+        """Early-stopping rule; none by default."""
+        return False
+
+    # -- the loop ------------------------------------------------------------------------
+    def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:
+        self.device_ = resolve_device(getattr(self, "device", "auto"))
+        seed = seed_from(getattr(self, "random_state", None))
+        self._generator = torch.Generator().manual_seed(seed)
+        Xt, yt = to_tensor(X, self.device_), torch.as_tensor(y, device=self.device_)
+        with torch_seed(seed, self.device_):
+            self._build(Xt, yt)
+        epochs = int(self.epochs)
+        eval_every = int(getattr(self, "eval_every", 1) or 1)
+        can_select = eval_set is not None and len(np.unique(eval_set[1])) == 2
+        X_val = to_tensor(eval_set[0], self.device_) if can_select else None
+        best = (-math.inf, None, None)  # (auroc, epoch, score name)
+        best_state = None
+        self.history_: list[dict[str, Any]] = []
+        progress = range(epochs)
+        if getattr(self, "verbose", False):
+            from tqdm.auto import tqdm
+
+            progress = tqdm(progress, desc=type(self).__name__, leave=False)
+        last_epoch = 0
+        for epoch in progress:
+            self._set_train(True)
+            losses = self._train_epoch(epoch, Xt, yt)
+            for name, value in losses.items():
+                if not math.isfinite(value):
+                    raise DivergenceError(f"loss '{name}' became {value} at epoch {epoch + 1}")
+            record: dict[str, Any] = {"epoch": epoch + 1, **losses}
+            last_epoch = epoch + 1
+            if can_select and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
+                self._set_train(False)
+                for name, scores in self._score_candidates(X_val).items():
+                    if not np.isfinite(scores).all():
+                        continue
+                    auc = roc_auc_score(eval_set[1], scores)
+                    record[f"val_auroc_{name}"] = auc
+                    if auc > best[0]:
+                        best = (auc, epoch + 1, name)
+                        best_state = {k: copy.deepcopy(m.state_dict()) for k, m in self._modules().items()}
+            self.history_.append(record)
+            if self._should_stop(epoch, losses):
+                break
+        self._set_train(False)
+        if best_state is not None:
+            for key, module in self._modules().items():
+                module.load_state_dict(best_state[key])
+            self.score_name_ = best[2]
+            self.fit_info_.update(selected_epoch=best[1], selected_score=best[2], val_auroc=best[0])
+        else:
+            self.score_name_ = self.default_score
+            self.fit_info_.update(selected_epoch=last_epoch, selected_score=self.default_score)
+        self.fit_info_["epochs_run"] = last_epoch
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
+        self._set_train(False)
+        return self._score_candidates(to_tensor(X, self.device_))[self.score_name_]
+
+    def _set_train(self, mode: bool) -> None:
+        for module in self._modules().values():
+            module.train(mode)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_generator", None)  # torch generators do not pickle; only needed while fitting
+        return state

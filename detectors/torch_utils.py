@@ -1,0 +1,61 @@
+"""Small torch helpers shared by the deep detectors: devices, local seeding, batching."""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+
+def resolve_device(spec: str) -> torch.device:
+    """'auto' is the first GPU when one is visible, else the CPU; an unavailable GPU is an error."""
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(spec)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {spec!r} was asked for, but torch sees no CUDA device here; use 'cpu' or 'auto'")
+    return device
+
+
+def seed_from(random_state: int | None) -> int:
+    """A concrete seed: ``random_state`` itself, or a fresh one when it is None."""
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    return int(random_state) % (2**63 - 1)
+
+
+@contextlib.contextmanager
+def torch_seed(seed: int, device: torch.device | None = None) -> Iterator[None]:
+    """Seed torch's global generators for the block only, restoring them afterwards.
+
+    Layer initialisation in torch draws from the global generator; forking it keeps a detector's
+    weights a function of its own seed without touching anyone else's random state.
+    """
+    devices = [device] if device is not None and device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def minibatch_indices(n: int, batch_size: int, generator: torch.Generator, device: torch.device,
+                      drop_last: bool = False) -> Iterator[torch.Tensor]:
+    """Shuffled index batches over ``n`` samples, drawn with a local generator."""
+    order = torch.randperm(n, generator=generator).to(device)
+    stop = n - (n % batch_size) if drop_last and n >= batch_size else n
+    for start in range(0, stop, batch_size):
+        yield order[start:start + batch_size]
+
+
+def batched_inference(fn: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+    """Apply ``fn`` over ``X`` in batches under inference mode; returns a float64 numpy array."""
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, len(X), batch_size):
+            outputs.append(fn(X[start:start + batch_size]).float().cpu())
+    return torch.cat(outputs).double().numpy()
+
+
+def to_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
+    """The whole array on the training device once: no per-batch host-to-device copies."""
+    return torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
