@@ -9,7 +9,8 @@ A deep detector fills in four hooks:
 
 The base moves the data to the device once, checks every loss for NaN/inf (a
 :class:`DivergenceError` naming the loss and epoch), and, given an ``eval_set``, evaluates every
-``eval_every`` epochs, keeps the weights of the best epoch and picks the best score candidate.
+``eval_every`` epochs (``None``: never; the detector then ignores ``eval_set``), keeps the
+weights of the best epoch and picks the best score candidate.
 What was chosen is written to ``fit_info_`` (``selected_epoch``, ``selected_score``).
 """
 from __future__ import annotations
@@ -40,7 +41,7 @@ class TorchDetector(SemiSupervisedDetector):
         "weight_decay": [Interval(numbers.Real, 0.0, None)],
         "device": [DeviceSpec()],
         "random_state": [Interval(numbers.Integral, 0, None), IsNone()],
-        "eval_every": [Interval(numbers.Integral, 1, None)],
+        "eval_every": [Interval(numbers.Integral, 1, None), IsNone()],
         "verbose": [IsBool()],
     }
 
@@ -70,8 +71,10 @@ class TorchDetector(SemiSupervisedDetector):
         with torch_seed(seed, self.device_):
             self._build(Xt, yt)
         epochs = int(self.epochs)
-        eval_every = int(getattr(self, "eval_every", 1) or 1)
-        can_select = eval_set is not None and len(np.unique(eval_set[1])) == 2
+        # eval_every=None: the detector does no selection (its paper used the last epoch) and
+        # ignores an eval_set; an eval_set with a single label cannot rank epochs either.
+        eval_every = getattr(self, "eval_every", None)
+        can_select = eval_every is not None and eval_set is not None and len(np.unique(eval_set[1])) == 2
         X_val = to_tensor(eval_set[0], self.device_) if can_select else None
         best = (-math.inf, None, None)  # (auroc, epoch, score name)
         best_state = None
