@@ -1,0 +1,79 @@
+"""Reconstruction pretraining of Deep SAD's autoencoder (shared with the SSAD hybrid).
+
+Deep SAD initialises its network φ with the encoder of an autoencoder trained to reconstruct all
+training data, and the SSAD hybrid runs on the codes of that same encoder; both call
+:func:`train_autoencoder`. As in Deep SAD's public code the loss is the squared error summed over
+the features of a sample and averaged over the batch, optimised with Adam (weight decay in Adam,
+i.e. L2), optionally with learning-rate milestones (×0.1 each).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .errors import DivergenceError
+from .networks.factory import build_decoder, build_encoder
+from .torch_utils import minibatch_indices, torch_seed
+
+LR_DECAY = 0.1  # factor applied at each learning-rate milestone
+
+
+def reconstruction_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-sample squared error summed over all feature dimensions."""
+    return ((x_hat - x) ** 2).flatten(1).sum(dim=1)
+
+
+def train_autoencoder(
+    X: torch.Tensor,
+    arch: str,
+    *,
+    epochs: int,
+    lr: float,
+    weight_decay: float,
+    batch_size: int,
+    generator: torch.Generator,
+    device: torch.device | str,
+    lr_milestones: Sequence[int] = (),
+    history: list[float] | None = None,
+) -> tuple[nn.Module, nn.Module]:
+    """Train encoder + decoder for ``arch`` on ``X`` (all training data); return both in eval mode.
+
+    Weight initialisation and batch order both derive from ``generator``, so the result is a
+    function of the caller's seed only. ``history``, when given, receives the mean loss of every
+    epoch. Batches of a single sample are skipped (BatchNorm cannot normalise them in training).
+    """
+    device = torch.device(device)
+    X = X.to(device=device, dtype=torch.float32)
+    init_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    with torch_seed(init_seed, device):
+        encoder = build_encoder(arch, tuple(X.shape[1:])).to(device)
+        decoder = build_decoder(arch, tuple(X.shape[1:])).to(device)
+    params = [*encoder.parameters(), *decoder.parameters()]
+    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(lr_milestones), gamma=LR_DECAY)
+    encoder.train()
+    decoder.train()
+    for epoch in range(epochs):
+        total, count = torch.zeros((), device=device), 0  # summed on the device: no sync per batch
+        for idx in minibatch_indices(len(X), batch_size, generator, device):
+            if len(idx) < 2:
+                continue
+            x = X[idx]
+            loss = reconstruction_error(decoder(encoder(x)), x).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * len(idx)
+            count += len(idx)
+        scheduler.step()
+        mean_loss = float(total) / max(count, 1)
+        if not math.isfinite(mean_loss):
+            raise DivergenceError(f"autoencoder reconstruction loss became {mean_loss} at epoch {epoch + 1}")
+        if history is not None:
+            history.append(mean_loss)
+    encoder.eval()
+    decoder.eval()
+    return encoder, decoder

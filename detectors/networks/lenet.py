@@ -1,0 +1,202 @@
+"""The LeNet-type encoders and decoders of Deep SAD (Ruff et al., ICLR 2020) for the image sets.
+
+Deep SAD's network φ must have no bias terms and no bounded activations: with a bias, a network
+can map every input to the centre c and reach zero loss without learning anything (the
+"hypersphere collapse" of Deep SVDD). Hence every layer here is bias-free and every BatchNorm is
+without affine parameters (its shift would be a bias). The decoders mirror the encoders with
+nearest-neighbour ×2 upsampling followed by 5x5 transposed convolutions and a sigmoid, because
+the images are in [0, 1]. The same networks serve the supervised classifier, the SSAD hybrid (via
+the autoencoder) and AA-BiGAN's CIFAR-10 nets.
+
+Shapes (representation size): MNIST 1x28x28 → 32, Fashion-MNIST 1x28x28 → 64, CIFAR-10 3x32x32 → 128.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Deep SAD's layer settings, in one place.
+BN_EPS = 1e-4
+LEAKY_SLOPE = 0.01
+KERNEL = 5
+UPSAMPLE = 2
+
+REP_DIMS = {"mnist": 32, "fmnist": 64, "cifar10": 128}
+
+
+def _bn2d(channels: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=BN_EPS, affine=False)
+
+
+def _bn1d(features: int) -> nn.BatchNorm1d:
+    return nn.BatchNorm1d(features, eps=BN_EPS, affine=False)
+
+
+def _conv(c_in: int, c_out: int) -> nn.Conv2d:
+    """5x5 'same' convolution without bias."""
+    return nn.Conv2d(c_in, c_out, KERNEL, padding=KERNEL // 2, bias=False)
+
+
+def _deconv(c_in: int, c_out: int, padding: int = KERNEL // 2) -> nn.ConvTranspose2d:
+    """5x5 transposed convolution without bias; padding 2 keeps the size, padding 3 shrinks it by 2."""
+    return nn.ConvTranspose2d(c_in, c_out, KERNEL, padding=padding, bias=False)
+
+
+def _act(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, LEAKY_SLOPE)
+
+
+def _up(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=UPSAMPLE, mode="nearest")
+
+
+class _ConvStack(nn.Module):
+    """Conv → BN → leaky ReLU → 2x2 max-pool, repeated over ``channels``."""
+
+    def __init__(self, channels: tuple[int, ...]):
+        super().__init__()
+        self.convs = nn.ModuleList(_conv(a, b) for a, b in zip(channels[:-1], channels[1:]))
+        self.bns = nn.ModuleList(_bn2d(b) for b in channels[1:])
+        self.pool = nn.MaxPool2d(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv, bn in zip(self.convs, self.bns):
+            x = self.pool(_act(bn(conv(x))))
+        return x
+
+
+class MNISTLeNetEncoder(nn.Module):
+    """Conv(1→8) → Conv(8→4) → Linear(4·7·7 → 32)."""
+
+    rep_dim = REP_DIMS["mnist"]
+
+    def __init__(self):
+        super().__init__()
+        self.features = _ConvStack((1, 8, 4))
+        self.fc = nn.Linear(4 * 7 * 7, self.rep_dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x).flatten(1))
+
+
+class MNISTLeNetDecoder(nn.Module):
+    """32 → (2, 4, 4) → up 8 → ConvT(2→4) → up 16 → ConvT(4→8, shrinks to 14) → up 28 → ConvT(8→1) → sigmoid."""
+
+    rep_dim = REP_DIMS["mnist"]
+
+    def __init__(self):
+        super().__init__()
+        self.deconv1 = _deconv(self.rep_dim // 16, 4)
+        self.bn1 = _bn2d(4)
+        self.deconv2 = _deconv(4, 8, padding=3)
+        self.bn2 = _bn2d(8)
+        self.deconv3 = _deconv(8, 1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = z.view(len(z), self.rep_dim // 16, 4, 4)
+        x = self.deconv1(_up(_act(x)))
+        x = self.deconv2(_up(_act(self.bn1(x))))
+        x = self.deconv3(_up(_act(self.bn2(x))))
+        return torch.sigmoid(x)
+
+
+class FMNISTLeNetEncoder(nn.Module):
+    """Conv(1→16) → Conv(16→32) → Linear(32·7·7 → 128) + BN + leaky ReLU → Linear(128 → 64)."""
+
+    rep_dim = REP_DIMS["fmnist"]
+
+    def __init__(self):
+        super().__init__()
+        self.features = _ConvStack((1, 16, 32))
+        self.fc1 = nn.Linear(32 * 7 * 7, 128, bias=False)
+        self.bn = _bn1d(128)
+        self.fc2 = nn.Linear(128, self.rep_dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _act(self.bn(self.fc1(self.features(x).flatten(1))))
+        return self.fc2(x)
+
+
+class FMNISTLeNetDecoder(nn.Module):
+    """64 → Linear(→128) + BN → (8, 4, 4) → up/ConvT(8→32) → up/ConvT(32→16, to 14) → up/ConvT(16→1) → sigmoid."""
+
+    rep_dim = REP_DIMS["fmnist"]
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(self.rep_dim, 128, bias=False)
+        self.bn0 = _bn1d(128)
+        self.deconv1 = _deconv(128 // 16, 32)
+        self.bn1 = _bn2d(32)
+        self.deconv2 = _deconv(32, 16, padding=3)
+        self.bn2 = _bn2d(16)
+        self.deconv3 = _deconv(16, 1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.bn0(self.fc(z)).view(len(z), 128 // 16, 4, 4)
+        x = self.deconv1(_up(_act(x)))
+        x = self.deconv2(_up(_act(self.bn1(x))))
+        x = self.deconv3(_up(_act(self.bn2(x))))
+        return torch.sigmoid(x)
+
+
+class CIFAR10LeNetEncoder(nn.Module):
+    """Conv 3→32→64→128 (each pooled) → 128·4·4 = 2048 → Linear(2048 → 128)."""
+
+    rep_dim = REP_DIMS["cifar10"]
+
+    def __init__(self):
+        super().__init__()
+        self.features = _ConvStack((3, 32, 64, 128))
+        self.fc = nn.Linear(128 * 4 * 4, self.rep_dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x).flatten(1))
+
+
+class CIFAR10LeNetDecoder(nn.Module):
+    """128 → (8, 4, 4) → ConvT(8→128) → up/ConvT(128→64) → up/ConvT(64→32) → up/ConvT(32→3) → sigmoid.
+
+    Deep SAD's code initialises these transposed convolutions Xavier-uniform with the leaky-ReLU
+    gain; done here too.
+    """
+
+    rep_dim = REP_DIMS["cifar10"]
+
+    def __init__(self):
+        super().__init__()
+        self.deconv1 = _deconv(self.rep_dim // 16, 128)
+        self.bn1 = _bn2d(128)
+        self.deconv2 = _deconv(128, 64)
+        self.bn2 = _bn2d(64)
+        self.deconv3 = _deconv(64, 32)
+        self.bn3 = _bn2d(32)
+        self.deconv4 = _deconv(32, 3)
+        gain = nn.init.calculate_gain("leaky_relu")
+        for layer in (self.deconv1, self.deconv2, self.deconv3, self.deconv4):
+            nn.init.xavier_uniform_(layer.weight, gain=gain)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.deconv1(_act(z.view(len(z), self.rep_dim // 16, 4, 4)))
+        x = self.deconv2(_up(_act(self.bn1(x))))
+        x = self.deconv3(_up(_act(self.bn2(x))))
+        x = self.deconv4(_up(_act(self.bn3(x))))
+        return torch.sigmoid(x)
+
+
+ENCODERS: dict[str, type[nn.Module]] = {
+    "mnist": MNISTLeNetEncoder,
+    "fmnist": FMNISTLeNetEncoder,
+    "cifar10": CIFAR10LeNetEncoder,
+}
+DECODERS: dict[str, type[nn.Module]] = {
+    "mnist": MNISTLeNetDecoder,
+    "fmnist": FMNISTLeNetDecoder,
+    "cifar10": CIFAR10LeNetDecoder,
+}
+INPUT_SHAPES: dict[str, tuple[int, int, int]] = {
+    "mnist": (1, 28, 28),
+    "fmnist": (1, 28, 28),
+    "cifar10": (3, 32, 32),
+}
