@@ -1,0 +1,255 @@
+"""The networks of AA-BiGAN (method.md §4): encoder E, generator G, the pair discriminator D_xz and
+the image-pair discriminator D_xx, for images (MNIST / F-MNIST, CIFAR-10) and for tables (ODDS).
+
+Images enter these nets at 32x32 with values in [0, 1] (the detector resizes 28x28 inputs);
+generators end in a sigmoid. Unlike Deep SAD's nets, these layers keep their biases and BatchNorm
+keeps its affine parameters, as in the AA-BiGAN public code, so they live here and not in
+``lenet.py``.
+
+Public builders (the NDA detector imports the generator and the image tower so that its nets
+match these):
+
+- ``build_generator(arch, input_shape, latent_dim)``   z (n, latent) -> x (n, *input_shape)
+- ``build_encoder(arch, input_shape, latent_dim)``     x -> z
+- ``build_image_tower(arch, in_channels)``              x -> flat features; ``.out_features``
+- ``build_xz_discriminator(arch, input_shape, latent_dim)`` (x, z) -> (n,) raw value
+- ``build_xx_discriminator(arch, input_shape)``         (x, x') -> (n,) raw value
+- the MLP equivalents ``build_mlp_generator``, ``build_mlp_encoder``, ``build_mlp_tower``,
+  ``build_mlp_xz_discriminator``, ``build_mlp_xx_discriminator`` (sizes from
+  :func:`detectors.networks.arch.mlp_sizes`).
+
+Tabular design (no public reference exists; our choice, in the spirit of the image nets):
+with Deep SAD's MLP sizes ``d -> [h1, h2] -> r`` the encoder is Linear(d,h1)+LReLU(.1) then
+Linear(h1,h2)+BN+LReLU(.1) then Linear(h2,r) (first layer without BN, like the conv encoder);
+the generator mirrors it with ReLU and BN, Linear(r,h2)+BN+ReLU, Linear(h2,h1)+BN+ReLU,
+Linear(h1,d)+Sigmoid (ODDS data are min-max scaled to [0, 1]). The x tower of the
+discriminators is the encoder's hidden stack (d -> h1 -> h2, LReLU(.1), BN on the second layer);
+D_xz joins it with a linear z branch Linear(r, h2) and a head Linear(2 h2, 2 h1)+LReLU(.1) ->
+Linear(1); D_xx joins two unshared towers with the same head shape. The image nets have the
+same structure (tower, linear z branch, one wide hidden head layer).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .arch import mlp_sizes
+
+# -- configuration (method.md §4) ---------------------------------------------------------
+IMAGE_SIZE = 32
+LATENT_DIM = {"mnist": 100, "fmnist": 100, "cifar10": 128}
+CHANNELS = {"mnist": 1, "fmnist": 1, "cifar10": 3}
+LRELU_SLOPE = 0.1           # encoder and discriminator towers
+CIFAR_HEAD_SLOPE = 0.2      # the CIFAR-10 D head (method.md: LReLU(.2))
+HEAD_WIDTH = 1024           # hidden width of the D heads on images
+Z_BRANCH_WIDTH = 512        # D_xz's linear z branch on images
+# MNIST-family layer lists
+MNIST_G_CHANNELS = (128, 64, 32)            # ConvT 4x4 stack 1 -> 4 -> 8 -> 16 -> 32
+MNIST_E_CHANNELS = (32, 64, 128, 256, 512)  # Conv 3x3 s2: 32 -> 16 -> 8 -> 4 -> 2 -> 1
+MNIST_TOWER_CHANNELS = 64                   # Conv 4x4 s2: 32 -> 16 -> 8 -> 4 -> 2, 64*2*2 = 256
+MNIST_TOWER_BN_LAYERS = 3
+# CIFAR-10 LeNet (Deep SAD, method.md §5), with biases and affine BN here
+CIFAR_CHANNELS = (32, 64, 128)              # Conv 5x5 p2 + BN + LReLU + maxpool: 32 -> 16 -> 8 -> 4
+CIFAR_FLAT = 128 * 4 * 4                    # 2048
+CIFAR_BN_EPS = 1e-4
+CIFAR_LRELU_SLOPE = 0.01                    # Deep SAD's LeNet activations
+
+
+def latent_dim_for(arch: str, input_shape: tuple[int, ...]) -> int:
+    """The paper's latent size: 100 for MNIST/F-MNIST, 128 for CIFAR-10, Deep SAD's rep size for MLPs."""
+    if arch in LATENT_DIM:
+        return LATENT_DIM[arch]
+    return mlp_sizes(arch, int(input_shape[0]))[1]
+
+
+def _check_image_arch(arch: str) -> None:
+    if arch not in LATENT_DIM:
+        raise ValueError(f"no AA-BiGAN image network for arch {arch!r}; use one of {sorted(LATENT_DIM)} or the MLP builders")
+
+
+# -- image nets ----------------------------------------------------------------------------
+class _Reshape(nn.Module):
+    def __init__(self, *shape: int):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+def _mnist_generator(latent_dim: int, channels: int) -> nn.Sequential:
+    c1, c2, c3 = MNIST_G_CHANNELS
+    return nn.Sequential(
+        _Reshape(latent_dim, 1, 1),
+        nn.ConvTranspose2d(latent_dim, c1, 4, 1, 0), nn.BatchNorm2d(c1), nn.ReLU(True),  # 4x4
+        nn.ConvTranspose2d(c1, c2, 4, 2, 1), nn.BatchNorm2d(c2), nn.ReLU(True),  # 8x8
+        nn.ConvTranspose2d(c2, c3, 4, 2, 1), nn.BatchNorm2d(c3), nn.ReLU(True),  # 16x16
+        nn.ConvTranspose2d(c3, channels, 4, 2, 1), nn.Sigmoid(),  # 32x32
+    )
+
+
+def _mnist_encoder(latent_dim: int, channels: int) -> nn.Sequential:
+    widths = MNIST_E_CHANNELS
+    layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 3, 2, 1), nn.LeakyReLU(LRELU_SLOPE, True)]
+    for c_in, c_out in zip(widths[:-1], widths[1:]):
+        layers += [nn.Conv2d(c_in, c_out, 3, 2, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU(LRELU_SLOPE, True)]
+    layers += [nn.Flatten(), nn.Linear(widths[-1], latent_dim)]
+    return nn.Sequential(*layers)
+
+
+def _cifar_conv_stack(in_channels: int) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    c_in = in_channels
+    for c_out in CIFAR_CHANNELS:
+        layers += [nn.Conv2d(c_in, c_out, 5, padding=2), nn.BatchNorm2d(c_out, eps=CIFAR_BN_EPS),
+                   nn.LeakyReLU(CIFAR_LRELU_SLOPE, True), nn.MaxPool2d(2, 2)]
+        c_in = c_out
+    return layers
+
+
+def _cifar_encoder(latent_dim: int, channels: int) -> nn.Sequential:
+    return nn.Sequential(*_cifar_conv_stack(channels), nn.Flatten(), nn.Linear(CIFAR_FLAT, latent_dim))
+
+
+def _cifar_generator(latent_dim: int, channels: int) -> nn.Sequential:
+    """Deep SAD's CIFAR-10 decoder: z as (latent/16, 4, 4), ConvT 5x5 + BN + LReLU, upsample x2."""
+    if latent_dim % 16:
+        raise ValueError(f"the CIFAR-10 generator needs a latent size divisible by 16; got {latent_dim}")
+    c0 = latent_dim // 16
+    c3, c2, c1 = CIFAR_CHANNELS[::-1]  # 128, 64, 32
+    return nn.Sequential(
+        _Reshape(c0, 4, 4), nn.LeakyReLU(CIFAR_LRELU_SLOPE),
+        nn.ConvTranspose2d(c0, c3, 5, padding=2), nn.BatchNorm2d(c3, eps=CIFAR_BN_EPS), nn.LeakyReLU(CIFAR_LRELU_SLOPE, True),
+        nn.Upsample(scale_factor=2),  # 8x8
+        nn.ConvTranspose2d(c3, c2, 5, padding=2), nn.BatchNorm2d(c2, eps=CIFAR_BN_EPS), nn.LeakyReLU(CIFAR_LRELU_SLOPE, True),
+        nn.Upsample(scale_factor=2),  # 16x16
+        nn.ConvTranspose2d(c2, c1, 5, padding=2), nn.BatchNorm2d(c1, eps=CIFAR_BN_EPS), nn.LeakyReLU(CIFAR_LRELU_SLOPE, True),
+        nn.Upsample(scale_factor=2),  # 32x32
+        nn.ConvTranspose2d(c1, channels, 5, padding=2), nn.Sigmoid(),
+    )
+
+
+class ImageTower(nn.Sequential):
+    """A discriminator's image feature stack, flattened; ``out_features`` is its width."""
+
+    def __init__(self, *layers: nn.Module, out_features: int):
+        super().__init__(*layers)
+        self.out_features = out_features
+
+
+def build_image_tower(arch: str, in_channels: int) -> ImageTower:
+    """The image branch of D_xz and of each side of D_xx (32x32 inputs)."""
+    _check_image_arch(arch)
+    if arch == "cifar10":
+        return ImageTower(*_cifar_conv_stack(in_channels), nn.Flatten(), out_features=CIFAR_FLAT)
+    w = MNIST_TOWER_CHANNELS
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, w, 4, 2, 1), nn.LeakyReLU(LRELU_SLOPE, True)]
+    for _ in range(MNIST_TOWER_BN_LAYERS):
+        layers += [nn.Conv2d(w, w, 4, 2, 1), nn.BatchNorm2d(w), nn.LeakyReLU(LRELU_SLOPE, True)]
+    side = IMAGE_SIZE // 2 ** (1 + MNIST_TOWER_BN_LAYERS)
+    return ImageTower(*layers, nn.Flatten(), out_features=w * side * side)
+
+
+def build_generator(arch: str, input_shape: tuple[int, ...], latent_dim: int) -> nn.Module:
+    """G: z -> image of shape (C, 32, 32) in [0, 1]; for a tabular ``arch`` the MLP generator."""
+    if len(input_shape) == 1:
+        return build_mlp_generator(arch, int(input_shape[0]), latent_dim)
+    _check_image_arch(arch)
+    channels = int(input_shape[0])
+    return _cifar_generator(latent_dim, channels) if arch == "cifar10" else _mnist_generator(latent_dim, channels)
+
+
+def build_encoder(arch: str, input_shape: tuple[int, ...], latent_dim: int) -> nn.Module:
+    """E: image (C, 32, 32) -> z; for a tabular ``arch`` the MLP encoder."""
+    if len(input_shape) == 1:
+        return build_mlp_encoder(arch, int(input_shape[0]), latent_dim)
+    _check_image_arch(arch)
+    channels = int(input_shape[0])
+    return _cifar_encoder(latent_dim, channels) if arch == "cifar10" else _mnist_encoder(latent_dim, channels)
+
+
+class XZDiscriminator(nn.Module):
+    """D_xz(x, z): image/feature tower and a linear z branch, concatenated, then a 2-layer head."""
+
+    def __init__(self, tower: nn.Module, tower_features: int, latent_dim: int, z_width: int, head_width: int,
+                 head_slope: float):
+        super().__init__()
+        self.tower = tower
+        self.z_branch = nn.Linear(latent_dim, z_width)
+        self.head = nn.Sequential(nn.Linear(tower_features + z_width, head_width), nn.LeakyReLU(head_slope, True),
+                                  nn.Linear(head_width, 1))
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.tower(x), self.z_branch(z)], dim=1)).squeeze(1)
+
+
+class XXDiscriminator(nn.Module):
+    """D_xx(x, x'): two unshared towers, concatenated, then a 2-layer head (ALICE-style)."""
+
+    def __init__(self, tower_a: nn.Module, tower_b: nn.Module, tower_features: int, head_width: int,
+                 head_slope: float):
+        super().__init__()
+        self.tower_a = tower_a
+        self.tower_b = tower_b
+        self.head = nn.Sequential(nn.Linear(2 * tower_features, head_width), nn.LeakyReLU(head_slope, True),
+                                  nn.Linear(head_width, 1))
+
+    def forward(self, x: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.tower_a(x), self.tower_b(x2)], dim=1)).squeeze(1)
+
+
+def _head_slope(arch: str) -> float:
+    return CIFAR_HEAD_SLOPE if arch == "cifar10" else LRELU_SLOPE
+
+
+def build_xz_discriminator(arch: str, input_shape: tuple[int, ...], latent_dim: int) -> XZDiscriminator:
+    """D_xz for images (tower + Linear(latent, 512) + Linear(., 1024) + Linear(1024, 1)) or tables."""
+    if len(input_shape) == 1:
+        return build_mlp_xz_discriminator(arch, int(input_shape[0]), latent_dim)
+    tower = build_image_tower(arch, int(input_shape[0]))
+    return XZDiscriminator(tower, tower.out_features, latent_dim, Z_BRANCH_WIDTH, HEAD_WIDTH, _head_slope(arch))
+
+
+def build_xx_discriminator(arch: str, input_shape: tuple[int, ...]) -> XXDiscriminator:
+    """D_xx for images (two unshared towers + Linear(., 1024) + Linear(1024, 1)) or tables."""
+    if len(input_shape) == 1:
+        return build_mlp_xx_discriminator(arch, int(input_shape[0]))
+    channels = int(input_shape[0])
+    a, b = build_image_tower(arch, channels), build_image_tower(arch, channels)
+    return XXDiscriminator(a, b, a.out_features, HEAD_WIDTH, _head_slope(arch))
+
+
+# -- MLP nets (tabular; design in the module docstring) ----------------------------------------
+def build_mlp_encoder(arch: str, n_features: int, latent_dim: int) -> nn.Sequential:
+    (h1, h2), _ = mlp_sizes(arch, n_features)
+    return nn.Sequential(*build_mlp_tower(arch, n_features), nn.Linear(h2, latent_dim))
+
+
+def build_mlp_generator(arch: str, n_features: int, latent_dim: int) -> nn.Sequential:
+    (h1, h2), _ = mlp_sizes(arch, n_features)
+    return nn.Sequential(
+        nn.Linear(latent_dim, h2), nn.BatchNorm1d(h2), nn.ReLU(True),
+        nn.Linear(h2, h1), nn.BatchNorm1d(h1), nn.ReLU(True),
+        nn.Linear(h1, n_features), nn.Sigmoid(),
+    )
+
+
+def build_mlp_tower(arch: str, n_features: int) -> ImageTower:
+    """The tabular counterpart of the image tower: d -> h1 (LReLU) -> h2 (BN + LReLU)."""
+    (h1, h2), _ = mlp_sizes(arch, n_features)
+    return ImageTower(
+        nn.Linear(n_features, h1), nn.LeakyReLU(LRELU_SLOPE, True),
+        nn.Linear(h1, h2), nn.BatchNorm1d(h2), nn.LeakyReLU(LRELU_SLOPE, True),
+        out_features=h2,
+    )
+
+
+def build_mlp_xz_discriminator(arch: str, n_features: int, latent_dim: int) -> XZDiscriminator:
+    (h1, h2), _ = mlp_sizes(arch, n_features)
+    return XZDiscriminator(build_mlp_tower(arch, n_features), h2, latent_dim, h2, 2 * h1, LRELU_SLOPE)
+
+
+def build_mlp_xx_discriminator(arch: str, n_features: int) -> XXDiscriminator:
+    (h1, h2), _ = mlp_sizes(arch, n_features)
+    return XXDiscriminator(build_mlp_tower(arch, n_features), build_mlp_tower(arch, n_features), h2, 2 * h1,
+                           LRELU_SLOPE)
