@@ -1,0 +1,3 @@
+"""The benchmark: protocol (splits), suites, the job runner, the results store and reports."""
+
+PROTOCOL_VERSION = "1"

@@ -1,0 +1,285 @@
+"""The command line: parse, validate everything before any work, run, report.
+
+Bad input (an unknown name, an impossible setting, a data folder without the files, an output
+path that cannot be written) is answered with one clear message and exit code 2, and nothing is
+written. Exit codes: 0 all jobs ok, 1 some job failed, 2 bad input, 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .protocol import SELECTION_POLICIES, ProtocolError
+from .suites import SUITES, build_experiments, build_jobs, get_suite, with_overrides
+
+EXIT_OK, EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as is, exit code 2."""
+
+
+def _csv_list(kind):
+    def parse(text: str) -> list:
+        try:
+            return [kind(part) for part in text.replace(",", " ").split()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind.__name__} values, got {text!r}") from None
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run_benchmark.py",
+        description="Anomaly detection with incomplete anomalous knowledge: run a suite, resume it, rebuild its reports.",
+    )
+    p.add_argument("--suite", default="smoke", help="suite to run (default: smoke); see --list-suites")
+    p.add_argument("--detectors", type=_csv_list(str), help="comma-separated detector names (default: the suite's)")
+    p.add_argument("--datasets", type=_csv_list(str), help="comma-separated dataset names (default: the suite's)")
+    p.add_argument("--normal-classes", type=_csv_list(int), help="normal classes of the image sets (default: all)")
+    p.add_argument("--known-classes", type=_csv_list(int), help="restrict the known anomaly classes (k_l = 1 anchors)")
+    p.add_argument("--gamma-l", type=_csv_list(float), help="labelled-anomaly ratios γl, e.g. 0,0.05")
+    p.add_argument("--gamma-p", type=_csv_list(float), help="pollution ratios γp")
+    p.add_argument("--k-l", type=_csv_list(int), help="numbers of known anomaly classes")
+    p.add_argument("--seeds", type=int, help="repetitions per experiment")
+    p.add_argument("--seed-offset", type=int, default=0, help="first repetition index (to rerun one repetition)")
+    p.add_argument("--selection", choices=SELECTION_POLICIES, help="model-selection policy (default: the suite's)")
+    p.add_argument("--max-train-normals", type=int, help="subsample the training normals (changes the experiment)")
+    p.add_argument("--max-test", type=int, help="subsample the test set (changes the experiment)")
+    p.add_argument("--param", action="append", default=[], metavar="DETECTOR.NAME=VALUE",
+                   help="set a detector parameter, e.g. deep-sad.epochs=20 (repeatable; VALUE is JSON or a string)")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="import a module or .py file that registers your own detectors (repeatable)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:I (default: auto)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel jobs (default 1: in-process)")
+    p.add_argument("--backend", choices=("loky", "dask"), default="loky", help="joblib backend for --jobs")
+    p.add_argument("--scheduler", help="Dask scheduler address for --backend dask, e.g. tcp://HOST:8786")
+    p.add_argument("--out", type=Path, help="output folder (default: results/<suite>)")
+    p.add_argument("--data-dir", help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
+    p.add_argument("--dry-run", action="store_true", help="list the jobs and what they will cost; run nothing")
+    p.add_argument("--report-only", action="store_true", help="rebuild the reports of --out from its runs CSV")
+    p.add_argument("--list-suites", action="store_true", help="list the suites and exit")
+    p.add_argument("--list-detectors", action="store_true", help="list the registered detectors and exit")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def parse_params(items: Sequence[str], valid_detectors: Sequence[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        head, sep, value = item.partition("=")
+        detector, dot, name = head.partition(".")
+        if not sep or not dot or not name:
+            raise UsageError(f"--param {item!r}: expected DETECTOR.NAME=VALUE, e.g. deep-sad.epochs=20")
+        if detector not in valid_detectors:
+            raise UsageError(f"--param {item!r}: unknown detector {detector!r}; registered: {', '.join(valid_detectors)}")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        out.setdefault(detector, {})[name] = parsed
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _main(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _main(args: argparse.Namespace) -> int:
+    from datasets import DATASETS, DataError, load_dataset
+    from detectors import available_detectors, get_detector_class, import_errors, load_plugin
+
+    from .store import OutputDirError, ResultsStore, check_output_dir
+
+    for plugin in args.plugin:
+        try:
+            load_plugin(plugin)
+        except Exception as exc:  # noqa: BLE001 - any import problem of a user's module is bad input
+            raise UsageError(f"--plugin {plugin}: could not import it: {type(exc).__name__}: {exc}") from None
+    registered = available_detectors()
+    if args.list_suites:
+        for suite in SUITES.values():
+            print(f"{suite.name:10s} {suite.description}")
+        return EXIT_OK
+    if args.list_detectors:
+        for name in registered:
+            cls = get_detector_class(name)
+            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            print(f"{name:16s} {cls.__module__}.{cls.__name__}  {doc}")
+        for module, reason in import_errors().items():
+            if "No module named 'detectors." not in reason:
+                print(f"(not available: {module}: {reason})")
+        return EXIT_OK
+
+    try:
+        suite = get_suite(args.suite)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    out_dir = args.out or Path("results") / suite.name
+    try:
+        check_output_dir(out_dir)
+    except OutputDirError as exc:
+        raise UsageError(str(exc)) from None
+
+    if args.report_only:
+        return _report(ResultsStore(out_dir), expected=None, print_table=True)
+
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1; got {args.jobs}")
+    if args.seeds is not None and args.seeds < 1:
+        raise UsageError(f"--seeds must be at least 1; got {args.seeds}")
+    for name in ("max_train_normals", "max_test"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1; got {value}")
+    from detectors.params import DeviceSpec
+
+    if not DeviceSpec().accepts(args.device):
+        raise UsageError(f"--device must be {DeviceSpec()}; got {args.device!r}")
+
+    # Detectors: named ones must exist; a suite's missing ones are reported and skipped.
+    if args.detectors:
+        unknown = [d for d in args.detectors if d not in registered]
+        if unknown:
+            raise UsageError(f"unknown detector(s) {', '.join(unknown)}; registered: {', '.join(registered)}")
+        detectors = list(dict.fromkeys(args.detectors))
+    elif suite.detectors is None:
+        detectors = registered
+    else:
+        detectors = [d for d in suite.detectors if d in registered]
+        missing = [d for d in suite.detectors if d not in registered]
+        if missing:
+            print(f"note: suite {suite.name!r} lists detectors not available here, skipped: {', '.join(missing)}", file=sys.stderr)
+    if not detectors:
+        raise UsageError("no detector to run")
+    extra_params = parse_params(args.param, registered)
+
+    # Datasets and the grid.
+    names = args.datasets or list(suite.datasets)
+    unknown = [d for d in names if d not in DATASETS]
+    if unknown:
+        raise UsageError(f"unknown dataset(s) {', '.join(unknown)}; available: {', '.join(DATASETS)}")
+    for gamma_name in ("gamma_l", "gamma_p"):
+        for value in getattr(args, gamma_name) or []:
+            if not 0.0 <= value < 1.0:
+                raise UsageError(f"--{gamma_name.replace('_', '-')} values must lie in [0, 1); got {value}")
+    suite = with_overrides(suite, datasets=tuple(names), gamma_l=_tuple(args.gamma_l), gamma_p=_tuple(args.gamma_p),
+                           k_l=_tuple(args.k_l), normal_classes=_tuple(args.normal_classes), seeds=args.seeds,
+                           selection=args.selection, max_train_normals=args.max_train_normals, max_test=args.max_test)
+    classes_of = {}
+    for name in suite.datasets:
+        info = DATASETS[name]
+        if info.kind == "image":
+            classes_of[name] = tuple(range(info.n_classes))
+            bad = [c for c in (suite.normal_classes or ()) if c not in classes_of[name]]
+            bad += [c for c in (args.known_classes or ()) if c not in classes_of[name]]
+            if bad:
+                raise UsageError(f"class(es) {bad} do not exist in {name} (classes 0..{info.n_classes - 1})")
+            too_many = [k for k in suite.k_l if k > info.n_classes - 1]
+            if too_many:
+                raise UsageError(f"k_l = {too_many[0]} exceeds the {info.n_classes - 1} anomaly classes of {name}")
+    try:
+        experiments = build_experiments(suite, classes_of, tuple(args.known_classes) if args.known_classes else None,
+                                        seed_offset=args.seed_offset)
+    except ProtocolError as exc:
+        raise UsageError(str(exc)) from None
+    if not experiments:
+        raise UsageError("the chosen settings give no experiment (check --known-classes against --normal-classes)")
+    try:
+        jobs = build_jobs(suite, experiments, detectors, extra_params)
+        for detector in detectors:  # unknown parameter names fail here, not in every job
+            params = jobs[[j.detector for j in jobs].index(detector)].params
+            unknown_params = set(params) - set(get_detector_class(detector)().get_params())
+            if unknown_params:
+                raise UsageError(f"detector {detector!r} has no parameter(s) {sorted(unknown_params)}")
+    except ProtocolError as exc:
+        raise UsageError(str(exc)) from None
+
+    store = ResultsStore(out_dir)
+    if args.dry_run:
+        from .plan import describe_plan
+
+        print(describe_plan(jobs, store))
+        return EXIT_OK
+
+    for name in suite.datasets:  # every data file checked before anything is written
+        try:
+            load_dataset(name, args.data_dir)
+        except DataError as exc:
+            raise UsageError(str(exc)) from None
+
+    from .runner import run_jobs
+
+    try:
+        store.acquire()
+    except OutputDirError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        _write_plan(store, jobs)
+        if not suite.paper_settings:
+            print(f"note: suite {suite.name!r} uses reduced settings; its numbers are not comparable with the paper's",
+                  file=sys.stderr)
+        summary = run_jobs(jobs, store, data_dir=args.data_dir, device=args.device, n_jobs=args.jobs,
+                           backend=args.backend, scheduler=args.scheduler, progress=not args.no_progress)
+        print(f"{summary.planned} jobs: {summary.skipped} already stored, {summary.ok} ok, "
+              f"{summary.failed} failed, {summary.not_applicable} n.a.; rows in {store.path}")
+        _report(store, expected=_expected(jobs), print_table=True)
+        return EXIT_FAILED_JOBS if summary.failed else EXIT_OK
+    except KeyboardInterrupt:
+        done = len(store.done_keys() & {job.key for job in jobs})
+        print(f"\ninterrupted: {done} of {len(jobs)} jobs are stored in {store.path}; "
+              "run the same command again to resume.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        store.release()
+
+
+def _tuple(values):
+    return tuple(values) if values else None
+
+
+def _expected(jobs):
+    import pandas as pd
+
+    rows = []
+    for job in jobs:
+        e = job.experiment
+        rows.append({"job_key": job.key, "dataset": e.dataset, "normal_class": e.normal_class, "k_l": e.k_l,
+                     "gamma_l": e.gamma_l, "gamma_p": e.gamma_p, "seed": e.seed, "selection": job.selection,
+                     "detector": job.detector, "rerun": job.rerun_command()})
+    return pd.DataFrame(rows)
+
+
+def _write_plan(store, jobs) -> None:
+    """The planned jobs, so reports can list what is missing from an unfinished run."""
+    path = store.out_dir / "planned_jobs.csv"
+    tmp = path.with_suffix(".tmp")
+    _expected(jobs).to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+def _report(store, expected, print_table: bool) -> int:
+    import pandas as pd
+
+    if not store.path.exists():
+        raise UsageError(f"no runs CSV at {store.path}; run a suite with --out {store.out_dir} first")
+    if expected is None and (store.out_dir / "planned_jobs.csv").exists():
+        expected = pd.read_csv(store.out_dir / "planned_jobs.csv")
+    try:
+        from .reports import format_markdown_table, write_reports
+    except ImportError as exc:
+        print(f"note: reports are not available ({exc})", file=sys.stderr)
+        return EXIT_OK
+    paths = write_reports(store.path, store.out_dir, expected=expected)
+    if print_table:
+        print(format_markdown_table(store.latest()))
+    print(f"reports: {len(paths)} files in {store.out_dir / 'reports'}")
+    return EXIT_OK

@@ -1,0 +1,136 @@
+"""A job (one detector on one experiment under one selection policy) and how to run it.
+
+``run_job`` never raises for a detector's failure: it returns a row with status ``failed`` and
+the reason, or ``n.a.`` when the detector is undefined for the data, so one bad job never stops
+a suite. It runs in whichever process the runner sends it to, so it takes plain arguments.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import shlex
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from . import PROTOCOL_VERSION
+from .protocol import Experiment, make_split
+from .seeding import stable_hash
+
+
+@dataclass(frozen=True)
+class Job:
+    suite: str
+    experiment: Experiment
+    detector: str
+    params_json: str  # the detector's parameters, canonical JSON (sorted keys)
+    selection: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return json.loads(self.params_json)
+
+    @property
+    def key(self) -> str:
+        """Stable id of what defines the result (not the suite, the device or the run order)."""
+        return stable_hash("job", PROTOCOL_VERSION, self.experiment.fields(), self.detector, self.params_json, self.selection)
+
+    def describe(self) -> str:
+        e = self.experiment
+        where = e.dataset if e.normal_class < 0 else f"{e.dataset} normal={e.normal_class} known={e.known_class}"
+        return f"{self.detector} on {where} γl={e.gamma_l} γp={e.gamma_p} k_l={e.k_l} seed={e.seed} ({self.selection})"
+
+    def rerun_command(self) -> str:
+        """One command that reruns this job alone."""
+        e = self.experiment
+        parts = ["python", "run_benchmark.py", "--suite", self.suite, "--detectors", self.detector,
+                 "--datasets", e.dataset, "--gamma-l", str(e.gamma_l), "--gamma-p", str(e.gamma_p),
+                 "--k-l", str(e.k_l), "--seed-offset", str(e.seed), "--seeds", "1", "--selection", self.selection]
+        if e.normal_class >= 0:
+            parts += ["--normal-classes", str(e.normal_class)]
+        if e.known_class is not None:
+            parts += ["--known-classes", str(e.known_class)]
+        return shlex.join(parts)
+
+
+def canonical_params(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+
+
+@lru_cache(maxsize=4)
+def _dataset(name: str, data_dir: str | None):
+    from datasets import load_dataset
+
+    return load_dataset(name, data_dir)
+
+
+def package_versions() -> str:
+    import pyod
+    import sklearn
+    import torch
+
+    return json.dumps({"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+                       "sklearn": sklearn.__version__, "pyod": pyod.__version__, "protocol": PROTOCOL_VERSION})
+
+
+def run_job(job: Job, data_dir: str | None, device: str) -> dict[str, Any]:
+    """Fit and score one job; always returns a complete row."""
+    from detectors import DivergenceError, NotApplicableError, get_detector_class
+
+    e = job.experiment
+    row: dict[str, Any] = {
+        "job_key": job.key, "suite": job.suite, "protocol_version": PROTOCOL_VERSION, "dataset": e.dataset,
+        "normal_class": e.normal_class, "known_classes": "", "k_l": e.k_l, "gamma_l": e.gamma_l,
+        "gamma_p": e.gamma_p, "seed": e.seed, "selection": job.selection, "max_train_normals": e.max_train_normals,
+        "max_test": e.max_test, "detector": job.detector, "detector_params": job.params_json, "status": "failed",
+        "error": "", "auroc": None, "auprc": None, "n_train": None, "n_collected": None, "n_test": None,
+        "fit_seconds": None, "score_seconds": None, "device": device, "selected_epoch": None, "selected_score": None,
+        "flags": "", "versions": package_versions(), "timestamp": "", "rerun": job.rerun_command(),
+    }
+    try:
+        dataset = _dataset(e.dataset, data_dir)
+        split = make_split(dataset, e, job.selection)
+        row.update(known_classes=";".join(str(c) for c in split.info["known_classes"]),
+                   n_train=split.info["n_train"], n_collected=split.info["n_collected"], n_test=split.info["n_test"])
+        cls = get_detector_class(job.detector)
+        params = dict(job.params)
+        accepted = cls().get_params()
+        # What the experiment decides, unless the suite or the user fixed it: the network family,
+        # the device and a seed shared by every detector of the experiment.
+        for name, value in (("arch", dataset.arch), ("device", device), ("random_state", e.split_seed())):
+            if name in accepted and name not in params:
+                params[name] = value
+        detector = cls(**params)
+        start = time.perf_counter()
+        detector.fit(split.X_train, split.y_train, eval_set=split.eval_set)
+        row["fit_seconds"] = round(time.perf_counter() - start, 3)
+        start = time.perf_counter()
+        scores = detector.decision_function(split.X_test)
+        row["score_seconds"] = round(time.perf_counter() - start, 3)
+        info = getattr(detector, "fit_info_", {}) or {}
+        row.update(selected_epoch=info.get("selected_epoch"), selected_score=info.get("selected_score"))
+        used = getattr(detector, "device_", None)
+        if used is not None:
+            row["device"] = str(used)
+        if np.ptp(scores) == 0:
+            row["flags"] = "constant_scores"
+        row["auroc"] = float(roc_auc_score(split.y_test, scores))
+        row["auprc"] = float(average_precision_score(split.y_test, scores))
+        row["status"] = "ok"
+    except NotApplicableError as exc:
+        row.update(status="n.a.", error=str(exc))
+    except DivergenceError as exc:
+        row.update(status="failed", error=f"diverged: {exc}")
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one failing job must not stop the suite
+        tail = traceback.format_exc(limit=-2).strip().splitlines()[-3:]
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc} | {' / '.join(tail)}"[:2000])
+    row["timestamp"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return row

@@ -1,0 +1,128 @@
+"""The results store: one long-format CSV row per job, appended atomically, resumable.
+
+Each row is rendered in full and written with a single ``write`` on a file opened in append
+mode, then flushed to disk, so a run killed at any moment leaves whole rows only; a partial
+last line (a kill inside the write) is cut off the next time the store is opened. Only the main
+process writes, under a lock on the output folder, so two runs never interleave.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from filelock import FileLock, Timeout
+
+RUNS_FILE = "runs.csv"
+LOCK_FILE = ".run.lock"
+
+COLUMNS = (
+    "job_key", "suite", "protocol_version", "dataset", "normal_class", "known_classes", "k_l",
+    "gamma_l", "gamma_p", "seed", "selection", "max_train_normals", "max_test", "detector",
+    "detector_params", "status", "error", "auroc", "auprc", "n_train", "n_collected", "n_test",
+    "fit_seconds", "score_seconds", "device", "selected_epoch", "selected_score", "flags",
+    "versions", "timestamp", "rerun",
+)
+DONE_STATUSES = ("ok", "n.a.")  # stored rows that a resumed run does not repeat
+
+
+class OutputDirError(RuntimeError):
+    """The output folder cannot be used (not a folder, not writable, or locked by another run)."""
+
+
+class ResultsStore:
+    """The runs CSV of one output folder."""
+
+    def __init__(self, out_dir: str | Path):
+        self.out_dir = Path(out_dir)
+        self.path = self.out_dir / RUNS_FILE
+        self._lock: FileLock | None = None
+
+    # -- the lock ------------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Create the folder if needed and take its lock; refuse when another run holds it."""
+        check_output_dir(self.out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(self.out_dir / LOCK_FILE))
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            self._lock = None
+            raise OutputDirError(
+                f"another run is writing to {self.out_dir} (lock {self.out_dir / LOCK_FILE} is held); "
+                "wait for it to finish or choose another --out folder"
+            ) from None
+        self._repair()
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> "ResultsStore":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    # -- reading -------------------------------------------------------------------------
+    def rows(self) -> pd.DataFrame:
+        """Every stored row (a rerun job appears once per attempt)."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return pd.DataFrame(columns=list(COLUMNS))
+        return pd.read_csv(self.path, dtype={"known_classes": str, "error": str, "flags": str}, keep_default_na=False,
+                           na_values={"auroc": [""], "auprc": [""], "fit_seconds": [""], "score_seconds": [""]})
+
+    def latest(self) -> pd.DataFrame:
+        """The last row of each job: what reports use."""
+        rows = self.rows()
+        return rows.drop_duplicates("job_key", keep="last").reset_index(drop=True)
+
+    def done_keys(self) -> set[str]:
+        rows = self.latest()
+        return set(rows.loc[rows["status"].isin(DONE_STATUSES), "job_key"])
+
+    # -- writing -------------------------------------------------------------------------
+    def append(self, row: dict[str, Any]) -> None:
+        """Append one row with a single write, then fsync."""
+        missing = set(COLUMNS) - set(row)
+        if missing:
+            raise ValueError(f"row lacks columns {sorted(missing)}")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        new_file = not self.path.exists() or self.path.stat().st_size == 0
+        if new_file:
+            writer.writerow(COLUMNS)
+        writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+        data = buffer.getvalue().encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _repair(self) -> None:
+        """Cut a partial last line left by a run killed inside a write."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb+") as handle:
+            data = handle.read()
+            if data and not data.endswith(b"\n"):
+                handle.truncate(data.rfind(b"\n") + 1)
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Fail early, before any work, when ``out_dir`` cannot hold results."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputDirError(f"--out {out_dir} exists and is not a folder; choose a folder path")
+    probe = out_dir
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputDirError(f"--out {out_dir}: {probe} is not a writable folder; choose a folder you can write to")
+

@@ -1,0 +1,117 @@
+"""The suites: named grids of experiments × detectors (the paper's tables and figures, and smoke).
+
+All settings of every suite are in this module. ``build_jobs`` expands a suite, with the
+command line's overrides, into the list of jobs; it depends on nothing but its arguments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .jobs import Job, canonical_params
+from .protocol import Experiment
+
+IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10")
+TABULAR_DATASETS = ("arrhythmia", "cardio", "satellite", "satimage-2", "shuttle", "thyroid")
+PAPER_IMAGE_DETECTORS = ("ssad-raw", "ssad-hybrid", "ss-dgm", "supervised", "deep-sad", "nda", "aa-bigan")
+PAPER_TABULAR_DETECTORS = PAPER_IMAGE_DETECTORS + ("aad",)
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    datasets: tuple[str, ...]
+    gamma_l: tuple[float, ...]
+    gamma_p: tuple[float, ...] = (0.0,)
+    k_l: tuple[int, ...] = (1,)
+    normal_classes: tuple[int, ...] | None = None  # None: every class of the dataset
+    known_per_normal: int | None = None  # None: each of the anomaly classes in turn (9 for images)
+    seeds: int = 1
+    selection: str = "paper"
+    detectors: tuple[str, ...] | None = None  # None: every registered detector
+    max_train_normals: int | None = None
+    max_test: int | None = None
+    detector_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    paper_settings: bool = True  # False: results are not comparable with the paper's numbers
+
+
+# Short training for the smoke suite: minutes on a laptop CPU, not the paper's settings.
+SMOKE_DETECTOR_PARAMS: dict[str, dict[str, Any]] = {}
+
+SUITES: dict[str, Suite] = {
+    s.name: s
+    for s in (
+        Suite("smoke", "MNIST and F-MNIST, 2 normal classes, 1 known class, γl .05, 600 training normals, "
+              "1,000 test images, short training, every registered detector (NOT the paper's settings)",
+              datasets=("mnist", "fashion-mnist"), gamma_l=(0.05,), normal_classes=(0, 1), known_per_normal=1,
+              selection="strict", max_train_normals=600, max_test=1000,
+              detector_params=SMOKE_DETECTOR_PARAMS, paper_settings=False),
+        Suite("images", "Table 1: MNIST, F-MNIST, CIFAR-10; γl ∈ {0, .01, .05, .1, .2}, γp 0, k_l 1; 90 experiments per cell",
+              datasets=IMAGE_DATASETS, gamma_l=(0.0, 0.01, 0.05, 0.1, 0.2), detectors=PAPER_IMAGE_DETECTORS),
+        Suite("tabular", "Table 2: the six ODDS sets, γl .01, γp 0, 10 seeds",
+              datasets=TABULAR_DATASETS, gamma_l=(0.01,), seeds=10, detectors=PAPER_TABULAR_DETECTORS),
+        Suite("pollution", "Fig. 2: F-MNIST and CIFAR-10, γl .05, γp ∈ {0, .01, .05, .1, .2}",
+              datasets=("fashion-mnist", "cifar10"), gamma_l=(0.05,), gamma_p=(0.0, 0.01, 0.05, 0.1, 0.2),
+              detectors=PAPER_IMAGE_DETECTORS),
+        Suite("diversity", "Fig. 3: F-MNIST and CIFAR-10, γl .05, γp .1, k_l ∈ {0, ..., 5}",
+              datasets=("fashion-mnist", "cifar10"), gamma_l=(0.05,), gamma_p=(0.1,), k_l=(0, 1, 2, 3, 4, 5),
+              detectors=PAPER_IMAGE_DETECTORS),
+    )
+}
+
+
+def get_suite(name: str) -> Suite:
+    try:
+        return SUITES[name]
+    except KeyError:
+        raise KeyError(f"unknown suite {name!r}; suites: {', '.join(SUITES)}") from None
+
+
+def with_overrides(suite: Suite, **overrides: Any) -> Suite:
+    """The suite with the command line's values where they are given (None = keep the suite's)."""
+    return replace(suite, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def build_experiments(suite: Suite, classes_of: dict[str, tuple[int, ...]], known_classes: tuple[int, ...] | None = None,
+                      seed_offset: int = 0) -> list[Experiment]:
+    """Every experiment of the suite. ``classes_of`` maps an image dataset to its class ids.
+
+    At γl = 0 or k_l = 0 no anomaly is collected, so the known class does not matter: one
+    experiment per normal class instead of nine identical splits.
+    """
+    experiments = []
+    for dataset in suite.datasets:
+        tabular = dataset not in classes_of
+        normals = (-1,) if tabular else (suite.normal_classes or classes_of[dataset])
+        for normal in normals:
+            for gamma_l in suite.gamma_l:
+                for gamma_p in suite.gamma_p:
+                    for k_l in suite.k_l:
+                        collects = gamma_l > 0 and k_l > 0
+                        if tabular:
+                            anchors: tuple[int | None, ...] = (None,)
+                        elif not collects:
+                            anchors = (None,)
+                        else:
+                            order = [(normal + i) % len(classes_of[dataset]) for i in range(1, len(classes_of[dataset]))]
+                            anchors = tuple(c for c in order if known_classes is None or c in known_classes)
+                            anchors = anchors[: suite.known_per_normal] if suite.known_per_normal else anchors
+                        for anchor in anchors:
+                            for seed in range(seed_offset, seed_offset + suite.seeds):
+                                experiments.append(Experiment(
+                                    dataset=dataset, normal_class=normal, known_class=anchor,
+                                    k_l=(k_l if collects else 0), gamma_l=gamma_l, gamma_p=gamma_p, seed=seed,
+                                    max_train_normals=suite.max_train_normals, max_test=suite.max_test))
+    return experiments
+
+
+def build_jobs(suite: Suite, experiments: list[Experiment], detectors: list[str],
+               extra_params: dict[str, dict[str, Any]] | None = None) -> list[Job]:
+    """Experiments × detectors; each detector's parameters are the suite's, then the user's."""
+    jobs = []
+    for detector in detectors:
+        params = {**suite.detector_params.get(detector, {}), **(extra_params or {}).get(detector, {})}
+        for experiment in experiments:
+            jobs.append(Job(suite.name, experiment, detector, canonical_params(params), suite.selection))
+    return jobs
