@@ -1,0 +1,43 @@
+"""Shared fixtures: the data folder, and fast settings for tests on a 2-core CPU."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TOY_PLUGIN = REPO / "tests" / "plugins" / "toy_detectors.py"
+
+
+def _data_dir() -> Path | None:
+    value = os.environ.get("BENCH_DATA_DIR")
+    if value and Path(value).is_dir():
+        return Path(value)
+    fallback = REPO.parent / "shared" / "data"
+    return fallback if fallback.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The data folder (BENCH_DATA_DIR, else ../shared/data); tests that need it skip without it."""
+    path = _data_dir()
+    if path is None:
+        pytest.skip("no data folder: set BENCH_DATA_DIR to a folder holding mnist/, fashion-mnist/, odds/")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist(data_dir):
+    from datasets import load_dataset
+
+    return load_dataset("mnist", data_dir)
+
+
+@pytest.fixture(scope="session")
+def toy_plugin():
+    """Register the test-only detectors (toy-centroid, toy-torch)."""
+    from detectors import load_plugin
+
+    load_plugin(str(TOY_PLUGIN))
+    return TOY_PLUGIN
