@@ -1,0 +1,122 @@
+"""The catalogue of datasets: what each one is, which files it needs and where they come from.
+
+Other packages read this table (suites list the dataset names, networks are chosen by
+``arch``), so it holds facts only; loading code lives in the format modules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import UnknownDatasetError
+
+IDX_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+CIFAR10_BATCHES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")
+CIFAR10_CLASS_NAMES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Static facts about one dataset.
+
+    ``files`` are paths relative to the data folder that the loader reads; ``archive`` is an
+    alternative source that contains them (official CIFAR-10).  ``urls`` are tried in order
+    when files are missing and downloads are allowed; empty means there is no stable public
+    URL and ``source`` tells the user where to get the files.  ``exact`` is False for a
+    lossy stand-in that must never be reported under the original's name.
+    """
+
+    name: str
+    kind: str  # "image" or "tabular"
+    n_classes: int | None
+    arch: str
+    format: str  # "idx", "odds-mat", "cifar10-python", "cifar10-jpeg-zip"
+    folder: str
+    files: tuple[str, ...]
+    source: str
+    urls: tuple[str, ...] = ()
+    archive: str | None = None
+    exact: bool = True
+
+    @property
+    def classes(self) -> tuple[int, ...]:
+        """Class ids: digits/categories 0..n-1 for images, (0, 1) = (inlier, outlier) for ODDS."""
+        return tuple(range(self.n_classes)) if self.n_classes else (0, 1)
+
+
+def _idx(name: str, arch: str, folder: str, urls: tuple[str, ...], source: str) -> DatasetInfo:
+    return DatasetInfo(
+        name=name, kind="image", n_classes=10, arch=arch, format="idx", folder=folder,
+        files=tuple(f"{folder}/{f}" for f in IDX_FILES), source=source, urls=urls,
+    )
+
+
+_ODDS_TITLES = {
+    "arrhythmia": "Arrhythmia",
+    "cardio": "Cardiotocography",
+    "satellite": "Satellite",
+    "satimage-2": "Satimage-2",
+    "shuttle": "Shuttle",
+    "thyroid": "Thyroid",
+}
+
+
+def _odds(name: str) -> DatasetInfo:
+    return DatasetInfo(
+        name=name, kind="tabular", n_classes=None, arch=name, format="odds-mat", folder="odds",
+        files=(f"odds/{name}.mat",),
+        source=(f"the original {name}.mat from the ODDS library, https://odds.cs.stonybrook.edu "
+                f"(page '{_ODDS_TITLES[name]} dataset'); ODDS has no stable download URL, "
+                "so it is never downloaded automatically"),
+    )
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "mnist": _idx(
+        "mnist", "mnist", "mnist",
+        urls=("https://ossci-datasets.s3.amazonaws.com/mnist/",
+              "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+        source="the official MNIST files (mirror: https://ossci-datasets.s3.amazonaws.com/mnist/)",
+    ),
+    "fashion-mnist": _idx(
+        "fashion-mnist", "fmnist", "fashion-mnist",
+        urls=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        source=("the official Fashion-MNIST files "
+                "(http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/)"),
+    ),
+    "cifar10": DatasetInfo(
+        name="cifar10", kind="image", n_classes=10, arch="cifar10", format="cifar10-python",
+        folder="cifar10",
+        files=tuple(f"cifar10/cifar-10-batches-py/{b}" for b in CIFAR10_BATCHES),
+        archive="cifar10/cifar-10-python.tar.gz",
+        urls=("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
+        source=("the official CIFAR-10 python version, "
+                "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (keep the .tar.gz, or "
+                "extract it so that cifar10/cifar-10-batches-py/ holds the batches)"),
+    ),
+    "cifar10-jpeg": DatasetInfo(
+        name="cifar10-jpeg", kind="image", n_classes=10, arch="cifar10",
+        format="cifar10-jpeg-zip", folder="cifar10-jpeg",
+        files=("cifar10-jpeg/cifar10-jpeg.zip",),
+        source=("the project's lossy JPEG copy of CIFAR-10 (cifar10-jpeg.zip from the shared "
+                "data folder, ../shared/data/cifar10-jpeg/); for exact results use the dataset "
+                "'cifar10', which downloads the official files"),
+        exact=False,
+    ),
+    **{name: _odds(name) for name in _ODDS_TITLES},
+}
+
+
+def get_info(name: str) -> DatasetInfo:
+    """Registry lookup that answers an unknown name with the list of valid ones."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        valid = ", ".join(sorted(DATASETS))
+        raise UnknownDatasetError(f"unknown dataset {name!r}; valid names: {valid}") from None
