@@ -194,7 +194,10 @@ def _main(args: argparse.Namespace) -> int:
     if not experiments:
         raise UsageError("the chosen settings give no experiment (check --known-classes against --normal-classes)")
     try:
-        jobs = build_jobs(suite, experiments, detectors, extra_params)
+        rerun_options = ["--out", str(out_dir)] + [x for plugin in args.plugin for x in ("--plugin", plugin)]
+        if args.data_dir:
+            rerun_options += ["--data-dir", args.data_dir]
+        jobs = build_jobs(suite, experiments, detectors, extra_params, tuple(rerun_options))
         for detector in detectors:  # unknown parameter names fail here, not in every job
             params = jobs[[j.detector for j in jobs].index(detector)].params
             unknown_params = set(params) - set(get_detector_class(detector)().get_params())
@@ -231,7 +234,11 @@ def _main(args: argparse.Namespace) -> int:
                            backend=args.backend, scheduler=args.scheduler, progress=not args.no_progress)
         print(f"{summary.planned} jobs: {summary.skipped} already stored, {summary.ok} ok, "
               f"{summary.failed} failed, {summary.not_applicable} n.a.; rows in {store.path}")
-        _report(store, expected=_expected(jobs), print_table=True)
+        try:
+            _report(store, expected=_expected(jobs), print_table=True)
+        except Exception as exc:  # noqa: BLE001 - the rows are stored; a report bug must not hide that
+            print(f"warning: the reports could not be written ({type(exc).__name__}: {exc}); the rows are safe in "
+                  f"{store.path}; rebuild with: python run_benchmark.py --report-only --out {out_dir}", file=sys.stderr)
         return EXIT_FAILED_JOBS if summary.failed else EXIT_OK
     except KeyboardInterrupt:
         done = len(store.done_keys() & {job.key for job in jobs})

@@ -11,7 +11,7 @@ import platform
 import shlex
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -31,6 +31,8 @@ class Job:
     detector: str
     params_json: str  # the detector's parameters, canonical JSON (sorted keys)
     selection: str
+    # Command-line options that do not define the job but are needed to rerun it (--out, --plugin).
+    rerun_options: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -56,7 +58,13 @@ class Job:
             parts += ["--normal-classes", str(e.normal_class)]
         if e.known_class is not None:
             parts += ["--known-classes", str(e.known_class)]
-        return shlex.join(parts)
+        if e.max_train_normals is not None:
+            parts += ["--max-train-normals", str(e.max_train_normals)]
+        if e.max_test is not None:
+            parts += ["--max-test", str(e.max_test)]
+        for name, value in sorted(self.params.items()):
+            parts += ["--param", f"{self.detector}.{name}={json.dumps(value)}"]
+        return shlex.join(parts + list(self.rerun_options))
 
 
 def canonical_params(params: dict[str, Any]) -> str:

@@ -107,11 +107,11 @@ def build_experiments(suite: Suite, classes_of: dict[str, tuple[int, ...]], know
 
 
 def build_jobs(suite: Suite, experiments: list[Experiment], detectors: list[str],
-               extra_params: dict[str, dict[str, Any]] | None = None) -> list[Job]:
+               extra_params: dict[str, dict[str, Any]] | None = None, rerun_options: tuple[str, ...] = ()) -> list[Job]:
     """Experiments × detectors; each detector's parameters are the suite's, then the user's."""
     jobs = []
     for detector in detectors:
         params = {**suite.detector_params.get(detector, {}), **(extra_params or {}).get(detector, {})}
         for experiment in experiments:
-            jobs.append(Job(suite.name, experiment, detector, canonical_params(params), suite.selection))
+            jobs.append(Job(suite.name, experiment, detector, canonical_params(params), suite.selection, rerun_options))
     return jobs

@@ -81,7 +81,7 @@ class ToyTorch(TorchDetector):
             self.opt_.zero_grad()
             loss.backward()
             self.opt_.step()
-            total += float(loss)
+            total += loss.item()
         return {"loss": total}
 
     def _score_candidates(self, X):

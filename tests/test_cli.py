@@ -1,0 +1,95 @@
+"""The command line: bad input is refused with a clear message, exit code 2, and nothing written."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmark.cli import main
+from tests.conftest import REPO, TOY_PLUGIN
+
+TOY = ["--plugin", str(TOY_PLUGIN)]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--suite", "nope"], "unknown suite 'nope'; suites: smoke, images"),
+    (["--detectors", "nope"], "unknown detector(s) nope; registered:"),
+    (["--datasets", "imagenet"], "unknown dataset(s) imagenet; available:"),
+    (["--gamma-l", "1.0"], "--gamma-l values must lie in [0, 1)"),
+    (["--gamma-p", "-0.1"], "--gamma-p values must lie in [0, 1)"),
+    (["--gamma-l", "0.5", "--gamma-p", "0.6"], "gamma_l + gamma_p must be below 1"),
+    (["--normal-classes", "10"], "class(es) [10] do not exist in mnist"),
+    (["--k-l", "10"], "k_l = 10 exceeds the 9 anomaly classes"),
+    (["--param", "deep-sad.epochs"], "expected DETECTOR.NAME=VALUE"),
+    (["--device", "tpu"], "--device must be"),
+    (["--jobs", "0"], "--jobs must be at least 1"),
+])
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, argv, message, toy_plugin):
+    out = tmp_path / "out"
+    code = main(["--out", str(out), "--detectors", "toy-centroid", *TOY, *argv] if "--detectors" not in argv
+                else ["--out", str(out), *TOY, *argv])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_unknown_detector_parameter_is_refused(tmp_path, capsys, toy_plugin):
+    code = main(["--out", str(tmp_path / "o"), *TOY, "--detectors", "toy-centroid", "--param", "toy-centroid.nope=1"])
+    assert code == 2 and "has no parameter(s) ['nope']" in capsys.readouterr().err
+
+
+def test_output_folder_that_is_a_file(tmp_path, capsys, toy_plugin):
+    target = tmp_path / "a-file"
+    target.write_text("keep me")
+    assert main(["--out", str(target), *TOY, "--detectors", "toy-centroid"]) == 2
+    assert "is not a folder" in capsys.readouterr().err and target.read_text() == "keep me"
+
+
+def test_unwritable_output_folder(tmp_path, capsys, toy_plugin):
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main(["--out", str(locked / "out"), *TOY, "--detectors", "toy-centroid"]) == 2
+
+
+def test_data_folder_without_files(tmp_path, capsys, toy_plugin):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code = main(["--out", str(tmp_path / "o"), *TOY, "--detectors", "toy-centroid", "--datasets", "thyroid",
+                 "--data-dir", str(empty)])
+    err = capsys.readouterr().err
+    assert code == 2 and "thyroid.mat" in err and str(empty) in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_list_commands(capsys, toy_plugin):
+    assert main(["--list-suites"]) == 0
+    assert "smoke" in capsys.readouterr().out
+    assert main(["--list-detectors", *TOY]) == 0
+    assert "toy-centroid" in capsys.readouterr().out
+
+
+def test_dry_run_lists_jobs_and_writes_nothing(tmp_path, capsys, toy_plugin):
+    out = tmp_path / "o"
+    assert main(["--out", str(out), *TOY, "--suite", "tabular", "--detectors", "toy-centroid", "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "60 jobs" in text and "toy-centroid" in text and not out.exists()
+
+
+def test_run_resume_and_report_only(tmp_path, data_dir):
+    """A real run in a subprocess, run again (nothing redone), then its reports rebuilt."""
+    out = tmp_path / "o"
+    cmd = [sys.executable, "run_benchmark.py", "--suite", "tabular", *TOY, "--detectors", "toy-centroid",
+           "--datasets", "thyroid", "--seeds", "2", "--out", str(out), "--data-dir", str(data_dir), "--no-progress"]
+    first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "2 ok" in first.stdout
+    second = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0 and "2 already stored, 0 ok" in second.stdout
+    report = subprocess.run([sys.executable, "run_benchmark.py", "--report-only", "--out", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    assert (out / "reports").is_dir()
