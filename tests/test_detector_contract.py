@@ -1,0 +1,150 @@
+"""One conformance suite run over every registered detector (scikit-learn's and PyOD's habit).
+
+Each detector is fitted with its ``test_params`` on a small, easy tabular task: normals around
+one point, anomalies (collected and test) shifted away from it. What is checked: the estimator
+contract, that it learns (an AUROC floor), that scores are finite and not constant, that the same
+seed gives the same scores, and that bad input is refused with a ``ValueError``.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+
+from detectors import NotApplicableError, available_detectors, get_detector_class
+
+BUILTIN = [name for name in available_detectors() if not name.startswith("toy-")]
+AUROC_FLOOR = 0.8
+N_FEATURES = 6
+
+
+def toy_task(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    normal = lambda n: np.clip(rng.normal(0.35, 0.08, (n, N_FEATURES)), 0, 1)  # noqa: E731
+    anomaly = lambda n: np.clip(rng.normal(0.75, 0.08, (n, N_FEATURES)), 0, 1)  # noqa: E731
+    X_train = np.vstack([normal(300), anomaly(20)]).astype(np.float32)
+    y_train = np.r_[np.zeros(300), np.ones(20)].astype(np.int64)
+    X_test = np.vstack([normal(150), anomaly(50)]).astype(np.float32)
+    y_test = np.r_[np.zeros(150), np.ones(50)]
+    return X_train, y_train, X_test, y_test
+
+
+def make(name: str, **extra):
+    cls = get_detector_class(name)
+    params = dict(getattr(cls, "test_params", {}))
+    if "random_state" in cls().get_params():
+        params.setdefault("random_state", 0)
+    if "device" in cls().get_params():
+        params["device"] = "cpu"
+    params.update(extra)
+    return cls(**params)
+
+
+_FITTED: dict[str, tuple] = {}
+
+
+def fitted(name: str):
+    """Fit once per detector and reuse (fits are the slow part)."""
+    if name not in _FITTED:
+        X_train, y_train, X_test, y_test = toy_task()
+        detector = make(name).fit(X_train, y_train)
+        _FITTED[name] = (detector, detector.decision_function(X_test), y_test)
+    return _FITTED[name]
+
+
+@pytest.fixture(params=BUILTIN)
+def name(request):
+    return request.param
+
+
+def test_registry_is_not_empty():
+    assert {"deep-sad", "supervised"} <= set(BUILTIN)
+
+
+def test_init_only_stores_its_keyword_arguments(name):
+    cls = get_detector_class(name)
+    signature = inspect.signature(cls.__init__)
+    assert all(p.kind is p.KEYWORD_ONLY for n, p in signature.parameters.items() if n != "self")
+    detector = make(name)
+    params = detector.get_params()
+    assert set(params) == set(signature.parameters) - {"self"}
+    assert not [k for k in vars(detector) if k.endswith("_") and not k.startswith("__")], "fitted state set in __init__"
+    clone_params = clone(detector).get_params()
+    assert clone_params.keys() == params.keys()
+    assert all(clone_params[k] is params[k] or clone_params[k] == params[k] for k in params)
+
+
+def test_unfitted_use_raises(name):
+    with pytest.raises(NotFittedError):
+        make(name).decision_function(np.zeros((3, N_FEATURES), np.float32))
+
+
+def test_learns_the_toy_task(name):
+    detector, scores, y_test = fitted(name)
+    assert scores.shape == (len(y_test),) and np.isfinite(scores).all()
+    assert np.ptp(scores) > 0, "constant scores"
+    assert roc_auc_score(y_test, scores) >= AUROC_FLOOR
+    assert detector.decision_scores_.shape == (320,)
+    assert set(np.unique(detector.predict(toy_task()[2]))) <= {0, 1}
+    assert detector.predict_proba(toy_task()[2]).shape == (200, 2)
+
+
+def test_same_seed_same_scores(name):
+    _, scores, _ = fitted(name)
+    X_train, y_train, X_test, _ = toy_task()
+    again = make(name).fit(X_train, y_train).decision_function(X_test)
+    np.testing.assert_array_equal(scores, again)
+
+
+def test_labels_needed_or_not(name):
+    X_train, y_train, X_test, _ = toy_task()
+    detector = make(name)
+    if detector.requires_labels:
+        with pytest.raises(NotApplicableError):
+            detector.fit(X_train, np.zeros_like(y_train))
+    else:
+        assert np.isfinite(make(name).fit(X_train[y_train == 0]).decision_function(X_test)).all()
+
+
+BAD_FIT_INPUTS = {
+    "nan in X": lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), y),
+    "inf in X": lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X), y),
+    "1-d X": lambda X, y: (X[:, 0], y),
+    "3-d X": lambda X, y: (X[:, :, None], y),
+    "empty X": lambda X, y: (X[:0], y[:0]),
+    "length mismatch": lambda X, y: (X, y[:-1]),
+    "label 2": lambda X, y: (X, np.where(np.arange(len(y)) == 0, 2, y)),
+    "all labels 1": lambda X, y: (X, np.ones_like(y)),
+    "strings": lambda X, y: (X.astype(str), y),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FIT_INPUTS)
+def test_bad_fit_input_is_a_value_error(name, case):
+    X_train, y_train, _, _ = toy_task()
+    X, y = BAD_FIT_INPUTS[case](X_train, y_train)
+    with pytest.raises(ValueError) as info:
+        make(name).fit(X, y)
+    assert not isinstance(info.value, NotApplicableError)
+    assert len(str(info.value)) > 20
+
+
+def test_scoring_data_of_another_shape_is_a_value_error(name):
+    detector, _, _ = fitted(name)
+    with pytest.raises(ValueError, match="shape"):
+        detector.decision_function(np.zeros((4, N_FEATURES + 1), np.float32))
+    with pytest.raises(ValueError, match="NaN"):
+        detector.decision_function(np.full((4, N_FEATURES), np.nan, np.float32))
+
+
+def test_bad_parameter_is_a_value_error_at_fit(name):
+    params = make(name).get_params()
+    target = next((p for p in ("epochs", "contamination") if p in params), None)
+    detector = make(name).set_params(**{target: -1})
+    X_train, y_train, _, _ = toy_task()
+    with pytest.raises(ValueError, match=f"'{target}' parameter"):
+        detector.fit(X_train, y_train)
