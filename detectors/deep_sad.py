@@ -1,0 +1,193 @@
+"""Deep SAD (Ruff et al., ICLR 2020): deep semi-supervised anomaly detection, method.md §5.
+
+A bias-free network φ maps data close to a fixed centre c; unlabelled samples are pulled
+towards c (loss ||φ(x) - c||²) and collected anomalies pushed away (loss η / (||φ(x) - c||² + ε)).
+The anomaly score is ||φ(x) - c||². Without collected anomalies (γl = 0) this is Deep SVDD.
+
+Procedure, as in the authors' public code:
+1. pretrain an autoencoder on all training data (MSE, Adam) and copy its encoder to φ;
+2. c = mean of φ over all training data (network in eval mode), entries with |c_i| < center_eps
+   moved to ±center_eps so that no unit can trivially reach the centre by dying;
+3. train φ with Adam (L2 weight decay), learning rate ×0.1 at each milestone epoch.
+Deviation: an entry of c that is exactly 0 becomes +center_eps (the public code leaves it at 0).
+Default selection is the last epoch, as the Deep SAD authors reported (``eval_every=None``).
+"""
+from __future__ import annotations
+
+import copy
+import numbers
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .autoencoder import train_autoencoder
+from .networks.arch import resolve_arch
+from .networks.factory import build_encoder
+from .params import Interval, IsBool
+from .registry import register
+from .torch_base import TorchDetector
+from .torch_utils import batched_inference, minibatch_indices
+
+# Constants of the method (method.md §5).
+DIST_EPS = 1e-6  # keeps the inverse loss of labelled anomalies finite
+LR_DECAY = 0.1  # learning-rate factor at each milestone
+SCORE_BATCH = 1024  # batch size for inference only
+
+
+class Milestones:
+    """Parameter rule: a tuple/list of positive epoch numbers (learning-rate milestones)."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, (tuple, list)) and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value
+        )
+
+    def __str__(self) -> str:
+        return "a tuple of epoch numbers >= 1 (learning-rate milestones)"
+
+
+def milestone_lr(base_lr: float, milestones: Sequence[int], epoch: int) -> float:
+    """The learning rate of 0-based ``epoch``: ``base_lr`` × 0.1 per milestone already passed."""
+    return base_lr * LR_DECAY ** sum(epoch >= m for m in milestones)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def clip_center(c: torch.Tensor, eps: float) -> torch.Tensor:
+    """Entries with |c_i| < eps become ±eps (sign of c_i; +eps for an exact 0)."""
+    sign = torch.where(c < 0, -torch.ones_like(c), torch.ones_like(c))
+    return torch.where(c.abs() < eps, sign * eps, c)
+
+
+def training_batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device):
+    """Shuffled index batches, without the single-sample batch that BatchNorm cannot train on."""
+    for idx in minibatch_indices(n, batch_size, generator, device):
+        if len(idx) >= 2 or n == 1:
+            yield idx
+
+
+@register("deep-sad")
+class DeepSAD(TorchDetector):
+    """Deep SAD; at γl = 0 (no y == 1) it is Deep SVDD with the same pretraining.
+
+    Parameters (defaults = the Deep SAD paper's MNIST settings, used for every dataset):
+    epochs=150, lr=1e-4, lr_milestones=(50,), batch_size=128, weight_decay=0.5e-6, eta=1.0,
+    center_eps=0.1; pretrain=True with ae_epochs=150, ae_lr=1e-4, ae_weight_decay=0.5e-3,
+    ae_lr_milestones=() (the autoencoder uses ``batch_size`` too); arch="auto" (the runner passes
+    "mnist", "fmnist", "cifar10" or an ODDS set's name).
+    """
+
+    requires_labels: ClassVar[bool] = False
+    test_params: ClassVar[dict] = {"epochs": 3, "ae_epochs": 3, "batch_size": 64}
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "lr_milestones": [Milestones()],
+        "eta": [Interval(numbers.Real, 0.0, None, closed="neither")],
+        "center_eps": [Interval(numbers.Real, 0.0, None)],
+        "pretrain": [IsBool()],
+        "ae_epochs": [Interval(numbers.Integral, 0, None)],
+        "ae_lr": [Interval(numbers.Real, 0.0, None, closed="neither")],
+        "ae_weight_decay": [Interval(numbers.Real, 0.0, None)],
+        "ae_lr_milestones": [Milestones()],
+    }
+
+    def __init__(
+        self,
+        *,
+        epochs: int = 150,
+        batch_size: int = 128,
+        lr: float = 1e-4,
+        weight_decay: float = 0.5e-6,
+        lr_milestones: tuple[int, ...] = (50,),
+        eta: float = 1.0,
+        center_eps: float = 0.1,
+        pretrain: bool = True,
+        ae_epochs: int = 150,
+        ae_lr: float = 1e-4,
+        ae_weight_decay: float = 0.5e-3,
+        ae_lr_milestones: tuple[int, ...] = (),
+        arch: str = "auto",
+        device: str = "auto",
+        random_state: int | None = None,
+        eval_every: int | None = None,
+        verbose: bool = False,
+        contamination: float = 0.1,
+    ):
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.lr_milestones = lr_milestones
+        self.eta = eta
+        self.center_eps = center_eps
+        self.pretrain = pretrain
+        self.ae_epochs = ae_epochs
+        self.ae_lr = ae_lr
+        self.ae_weight_decay = ae_weight_decay
+        self.ae_lr_milestones = ae_lr_milestones
+        self.arch = arch
+        self.device = device
+        self.random_state = random_state
+        self.eval_every = eval_every
+        self.verbose = verbose
+        self.contamination = contamination
+
+    # -- hooks ---------------------------------------------------------------------------
+    def _build(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        self.arch_ = resolve_arch(self.arch, tuple(X.shape[1:]))
+        if self.pretrain and self.ae_epochs > 0:
+            ae_history: list[float] = []
+            encoder, _ = train_autoencoder(
+                X, self.arch_, epochs=int(self.ae_epochs), lr=float(self.ae_lr),
+                weight_decay=float(self.ae_weight_decay), batch_size=int(self.batch_size),
+                generator=self._generator, device=self.device_,
+                lr_milestones=tuple(self.ae_lr_milestones), history=ae_history,
+            )
+            self.net_ = copy.deepcopy(encoder)
+            self.fit_info_["ae_final_loss"] = ae_history[-1]
+        else:
+            self.net_ = build_encoder(self.arch_, tuple(X.shape[1:])).to(self.device_)
+        self.c_ = self._init_center(X)
+        self.optimizer_ = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        self.fit_info_["n_labelled_anomalies"] = int(y.sum())
+
+    def _init_center(self, X: torch.Tensor) -> torch.Tensor:
+        """Mean embedding of all training data in eval mode, small entries pushed to ±center_eps."""
+        self.net_.eval()
+        mean = torch.as_tensor(batched_inference(self.net_, X, SCORE_BATCH).mean(axis=0),
+                               dtype=torch.float32, device=self.device_)
+        self.fit_info_["center_entries_clipped"] = int((mean.abs() < self.center_eps).sum())
+        return clip_center(mean, float(self.center_eps))
+
+    def _train_epoch(self, epoch: int, X: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        set_lr(self.optimizer_, milestone_lr(float(self.lr), self.lr_milestones, epoch))
+        labelled = y == 1
+        total, count = torch.zeros((), device=self.device_), 0
+        for idx in training_batches(len(X), int(self.batch_size), self._generator, self.device_):
+            dist = self._distance(X[idx])
+            losses = torch.where(labelled[idx], self.eta / (dist + DIST_EPS), dist)
+            loss = losses.mean()
+            self.optimizer_.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer_.step()
+            total += loss.detach() * len(idx)
+            count += len(idx)
+        return {"loss": float(total) / max(count, 1)}
+
+    def _distance(self, x: torch.Tensor) -> torch.Tensor:
+        return ((self.net_(x) - self.c_) ** 2).sum(dim=1)
+
+    def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:
+        return {"score": batched_inference(self._distance, X, SCORE_BATCH)}
+
+    def _modules(self) -> dict[str, nn.Module]:
+        return {"net": self.net_}
+
+    @property
+    def center_(self) -> np.ndarray:
+        """The hypersphere centre c (fitted)."""
+        return self.c_.detach().cpu().numpy()
