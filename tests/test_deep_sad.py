@@ -5,10 +5,6 @@ the test set is 2,000 official test images of all digits (anomaly = not 0).
 """
 from __future__ import annotations
 
-import gzip
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -18,7 +14,6 @@ from detectors.autoencoder import train_autoencoder
 from detectors.deep_sad import DeepSAD, clip_center, milestone_lr
 from detectors.networks.factory import build_decoder, build_encoder
 
-DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", "/work/shared/data"))
 N_NORMAL, N_KNOWN, N_TEST = 600, 30, 2000
 NORMAL_DIGIT, KNOWN_DIGIT = 0, 1
 # Measured with test_params: 0.915 (labelled) / 0.903 (unlabelled) at seed 0; floor with margin.
@@ -28,36 +23,27 @@ IMAGE_SHAPES = {"mnist": (1, 28, 28), "fmnist": (1, 28, 28), "cifar10": (3, 32, 
 REP_DIMS = {"mnist": 32, "fmnist": 64, "cifar10": 128}
 
 
-def _read_idx(path: Path, offset: int) -> np.ndarray:
-    with gzip.open(path) as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+def make_mnist_task(ds, seed: int = 0) -> dict[str, np.ndarray]:
+    """Normal digit 0 with collected anomalies of digit 1; test on all digits (a seeded subset).
 
-
-def load_mnist_task(data_dir: Path, seed: int = 0) -> dict[str, np.ndarray]:
-    """Normal digit 0 with collected anomalies of digit 1; test on all digits (a seeded subset)."""
-    folder = data_dir / "mnist"
-    if not (folder / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"MNIST not found under {folder}")
-    X_tr = _read_idx(folder / "train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28).astype(np.float32) / 255
-    y_tr = _read_idx(folder / "train-labels-idx1-ubyte.gz", 8)
-    X_te = _read_idx(folder / "t10k-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28).astype(np.float32) / 255
-    y_te = _read_idx(folder / "t10k-labels-idx1-ubyte.gz", 8)
+    ``ds`` is ``datasets.load_dataset("mnist", ...)`` (the ``mnist`` fixture of conftest).
+    """
     rng = np.random.default_rng(seed)
-    normal = rng.choice(np.flatnonzero(y_tr == NORMAL_DIGIT), N_NORMAL, replace=False)
-    known = rng.choice(np.flatnonzero(y_tr == KNOWN_DIGIT), N_KNOWN, replace=False)
-    test = rng.choice(len(X_te), N_TEST, replace=False)
+    normal = rng.choice(np.flatnonzero(ds.y_train == NORMAL_DIGIT), N_NORMAL, replace=False)
+    known = rng.choice(np.flatnonzero(ds.y_train == KNOWN_DIGIT), N_KNOWN, replace=False)
+    test = rng.choice(len(ds.X_test), N_TEST, replace=False)
     return {
-        "X": np.concatenate([X_tr[normal], X_tr[known]]),
+        "X": np.concatenate([ds.X_train[normal], ds.X_train[known]]),
         "y": np.r_[np.zeros(N_NORMAL), np.ones(N_KNOWN)].astype(np.int64),
-        "X_test": X_te[test],
-        "digit_test": y_te[test].astype(np.int64),
-        "y_test": (y_te[test] != NORMAL_DIGIT).astype(np.int64),
+        "X_test": np.asarray(ds.X_test[test]),
+        "digit_test": ds.y_test[test].astype(np.int64),
+        "y_test": (ds.y_test[test] != NORMAL_DIGIT).astype(np.int64),
     }
 
 
 @pytest.fixture(scope="module")
-def mnist_task() -> dict[str, np.ndarray]:
-    return load_mnist_task(DATA_DIR)
+def mnist_task(mnist) -> dict[str, np.ndarray]:
+    return make_mnist_task(mnist)
 
 
 def synthetic_table(seed: int = 0, n_features: int = 21) -> dict[str, np.ndarray]:
