@@ -1,0 +1,152 @@
+"""Read the runs CSV into one clean frame, and split it into report groups.
+
+Everything downstream trusts this module for three things: one row per job (the last
+attempt wins, so a rerun after a failure replaces the failure), comparable keys (the
+γ values rounded so that 0.05 written twice is equal, known classes as text), and a
+``method`` column that separates two configurations of one detector instead of
+silently averaging them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .labels import POLICY_DESCRIPTIONS
+
+#: The columns that define an experiment: every detector of one experiment sees the same split.
+EXPERIMENT_COLS: list[str] = ["dataset", "normal_class", "known_classes", "k_l", "gamma_l", "gamma_p", "seed"]
+
+_TEXT_COLS = ("job_key", "suite", "protocol_version", "dataset", "known_classes", "selection", "detector",
+              "detector_params", "status", "error", "flags", "rerun", "device", "versions", "timestamp")
+_INT_COLS = ("normal_class", "k_l", "seed")
+_FLOAT_COLS = ("gamma_l", "gamma_p", "auroc", "auprc", "fit_seconds", "score_seconds")
+
+
+def normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give the columns we key on one dtype each; used for runs and for planned jobs alike."""
+    out = frame.copy()
+    for col in _TEXT_COLS:
+        if col in out:
+            out[col] = out[col].map(lambda v: "" if pd.isna(v) else str(v))
+    if "known_classes" in out:
+        # A single class may have been written as 1.0 by a spreadsheet round trip.
+        out["known_classes"] = out["known_classes"].map(
+            lambda s: ";".join(str(int(float(p))) if re.fullmatch(r"-?\d+(\.0+)?", p) else p
+                               for p in s.split(";") if p != ""))
+    for col in _INT_COLS:
+        if col in out:
+            out[col] = pd.to_numeric(out[col], errors="coerce").fillna(-1).astype(int)
+    for col in _FLOAT_COLS:
+        if col in out:
+            out[col] = pd.to_numeric(out[col], errors="coerce")
+    for col in ("gamma_l", "gamma_p"):
+        if col in out:
+            out[col] = out[col].round(6)
+    if "status" in out:
+        out["status"] = out["status"].str.strip().str.lower()
+    return out
+
+
+def read_runs(path: Path | str) -> pd.DataFrame:
+    """Load the runs CSV (text columns kept as text) and prepare it, see :func:`prepare_runs`."""
+    raw = pd.read_csv(path, dtype={c: str for c in _TEXT_COLS}, keep_default_na=True)
+    return prepare_runs(raw)
+
+
+def prepare_runs(raw: pd.DataFrame) -> pd.DataFrame:
+    """Keep the last row per job_key, normalise dtypes, and add the ``method`` and ``smoke`` columns.
+
+    A row with status "ok" but no AUROC is demoted to "failed": a number that is not
+    there must not quietly shrink a cell's experiment count.
+    """
+    runs = normalise(raw)
+    runs = runs.drop_duplicates("job_key", keep="last").reset_index(drop=True)
+    bad = (runs["status"] == "ok") & runs["auroc"].isna()
+    runs.loc[bad, "status"] = "failed"
+    errors = runs.loc[bad, "error"]
+    runs.loc[bad, "error"] = errors.where(errors != "", "status ok without an AUROC")
+    runs["smoke"] = runs["suite"].str.lower().eq("smoke")
+    runs["data_cap"] = _data_caps(runs)
+    runs["method"] = _method_names(runs)
+    return runs
+
+
+def _data_caps(runs: pd.DataFrame) -> pd.Series:
+    """Describe subsampled data (max_train_normals, max_test), empty for the full protocol.
+
+    Capped rows are not the paper's settings whatever their suite, so they form their
+    own group and say so in every caption.
+    """
+    text = pd.Series("", index=runs.index, dtype=object)
+    for col, name in (("max_train_normals", "training normals"), ("max_test", "test samples")):
+        if col in runs:
+            value = pd.to_numeric(runs[col], errors="coerce")
+            part = value.map(lambda v, n=name: "" if pd.isna(v) else f"{n} capped at {int(v)}")
+            text = text.str.cat(part.astype(object), sep=", ").str.strip(", ")
+    return text.astype(str)
+
+
+def _method_names(runs: pd.DataFrame) -> pd.Series:
+    """Detector name, suffixed with its parameters only where one report group ran several configurations."""
+    method = runs["detector"].copy()
+    keys = ["smoke", "data_cap", "selection", "protocol_version", "detector"]
+    several = runs.groupby(keys)["detector_params"].transform("nunique") > 1
+    suffix = runs.loc[several, "detector_params"].map(_short_params)
+    method[several] = runs.loc[several, "detector"] + "[" + suffix + "]"
+    return method
+
+
+def _short_params(params: str) -> str:
+    """Compact a JSON parameter string for a column header."""
+    return re.sub(r'[{}"\s]', "", params)[:40]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One report unit: rows of one selection policy, protocol version and kind of settings.
+
+    Policies are never averaged together: each group gets its own files, and the tag
+    in every file name says which group it is.
+    """
+
+    selection: str
+    protocol_version: str
+    smoke: bool
+    data_cap: str = ""
+
+    @property
+    def tag(self) -> str:
+        """File-name suffix, e.g. ``paper_v1`` or ``smoke_strict_v1``."""
+        kind = ["smoke"] if self.smoke else (["capped"] if self.data_cap else [])
+        parts = kind + [self.selection or "unknown", f"v{self.protocol_version}"]
+        return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", part) for part in parts)
+
+    @property
+    def caption(self) -> str:
+        """Sentence naming policy, protocol and settings, appended to every caption."""
+        desc = POLICY_DESCRIPTIONS.get(self.selection, "policy not described in method.md")
+        text = (f"Selection policy: {self.selection} ({desc}); protocol version {self.protocol_version}.")
+        if self.smoke:
+            cap = f"; {self.data_cap}" if self.data_cap else ""
+            text = f"SMOKE SETTINGS (reduced data and training{cap}), not the paper's protocol. " + text
+        elif self.data_cap:
+            text = f"REDUCED DATA ({self.data_cap}), not the paper's protocol. " + text
+        return text
+
+
+def split_groups(runs: pd.DataFrame) -> list[tuple[Group, pd.DataFrame]]:
+    """Split runs into groups, in a stable order (real settings before smoke, then by policy)."""
+    out = []
+    keys = ["smoke", "data_cap", "selection", "protocol_version"]
+    for (smoke, cap, selection, version), rows in runs.groupby(keys, sort=True):
+        out.append((Group(selection=selection, protocol_version=version, smoke=bool(smoke), data_cap=cap), rows))
+    return out
+
+
+def ok_auroc_percent(rows: pd.DataFrame) -> pd.Series:
+    """AUROC in % for ok rows, NaN elsewhere: the unit of every published number."""
+    return (rows["auroc"] * 100.0).where(rows["status"] == "ok", np.nan)
