@@ -65,6 +65,7 @@ def solve_ssad_dual(K: np.ndarray, signs: np.ndarray, labelled: np.ndarray, *, C
     n = len(K)
     signs = np.asarray(signs, dtype=np.float64)
     labelled = np.asarray(labelled, dtype=bool)
+    _check_feasible(signs, labelled, C1, C2, kappa)
     diag = np.diag(K).copy()
     # Q = (s s') * K, built in place to keep a single dense n x n array besides cvxopt's copy.
     K *= signs[:, None]
@@ -96,6 +97,22 @@ def solve_ssad_dual(K: np.ndarray, signs: np.ndarray, labelled: np.ndarray, *, C
     return SSADSolution(alpha=alpha, signed_alpha=signs * alpha, center_sq_norm=center_sq_norm,
                         radius_sq=radius_sq, status=str(result["status"]), iterations=int(result["iterations"]),
                         train_dist_sq=dist_sq)
+
+
+def _check_feasible(signs: np.ndarray, labelled: np.ndarray, C1: float, C2: float, kappa: float) -> None:
+    """Refuse boxes too small for the constraints (the case of unlabelled + labelled anomalies only).
+
+    With no labelled normals, sum s_i alpha_i = 1 forces the unlabelled mass to be 1 plus the
+    anomalies' mass, which is at least kappa: so n_unlabelled * C1 >= 1 + kappa and
+    n_anomalies * C2 >= kappa are needed.
+    """
+    if (labelled & (signs > 0)).any():
+        return  # labelled normals add mass; leave the general case to the solver
+    n_unl, n_anom = int((~labelled).sum()), int(labelled.sum())
+    need = 1.0 + (kappa if n_anom else 0.0)
+    if n_unl * C1 < need or n_anom * C2 < (kappa if n_anom else 0.0):
+        raise ValueError(f"SSAD dual is infeasible: {n_unl} unlabelled samples x C1={C1} must reach {need} and "
+                         f"{n_anom} labelled anomalies x C2={C2} must reach kappa={kappa}; raise C1/C2 or lower kappa")
 
 
 def _radius_sq(alpha: np.ndarray, box: np.ndarray, labelled: np.ndarray, dist_sq: np.ndarray) -> float:

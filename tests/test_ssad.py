@@ -116,3 +116,9 @@ def test_hybrid_learns_and_is_deterministic(mnist_task):
     assert a.support_vectors_.shape[1] == 32  # the MNIST LeNet code size
     assert np.std(s) > 1e-6
     assert roc_auc_score(y_test, s) > 0.75
+
+
+def test_infeasible_box_is_a_clear_error():
+    K, signs, labelled = _tiny_problem("rbf")
+    with pytest.raises(ValueError, match="infeasible"):
+        solve_ssad_dual(K.copy(), signs, labelled, C1=0.1, C2=1.0, kappa=1.0)
