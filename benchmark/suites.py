@@ -37,7 +37,15 @@ class Suite:
 
 
 # Short training for the smoke suite: minutes on a laptop CPU, not the paper's settings.
-SMOKE_DETECTOR_PARAMS: dict[str, dict[str, Any]] = {}
+SMOKE_DETECTOR_PARAMS: dict[str, dict[str, Any]] = {
+    "deep-sad": {"epochs": 10, "ae_epochs": 10, "lr_milestones": [], "ae_lr": 1e-3, "lr": 1e-3},
+    "supervised": {"epochs": 10, "lr_milestones": [], "lr": 1e-3},
+    "aa-bigan": {"epochs": 10, "eval_every": 2},
+    "nda": {"epochs": 10, "eval_every": 2},
+    "ss-dgm": {"epochs": 20},
+    "ssad-hybrid": {"epochs": 10, "lr": 1e-3},
+    "pyod-deepsvdd": {"params": {"epochs": 10}},
+}
 
 SUITES: dict[str, Suite] = {
     s.name: s
