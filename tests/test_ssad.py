@@ -122,3 +122,18 @@ def test_infeasible_box_is_a_clear_error():
     K, signs, labelled = _tiny_problem("rbf")
     with pytest.raises(ValueError, match="infeasible"):
         solve_ssad_dual(K.copy(), signs, labelled, C1=0.1, C2=1.0, kappa=1.0)
+
+
+def test_size_limit_refuses_or_subsamples(monkeypatch):
+    import detectors.ssad as ssad
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    y = np.r_[np.zeros(55), np.ones(5)].astype(np.int64)
+    monkeypatch.setattr(ssad, "DENSE_LIMIT", 50)
+    with pytest.raises(ValueError, match="max_train"):
+        ssad.SSADRaw().fit(X, y)
+    det = ssad.SSADRaw(max_train=30, random_state=0).fit(X, y)
+    assert det.fit_info_["subsampled_from"] == 60
+    again = ssad.SSADRaw(max_train=30, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(det.decision_scores_, again.decision_scores_)
