@@ -23,7 +23,12 @@ with Deep SAD's MLP sizes ``d -> [h1, h2] -> r`` the encoder is Linear(d,h1)+LRe
 Linear(h1,h2)+BN+LReLU(.1) then Linear(h2,r) (first layer without BN, like the conv encoder);
 the generator mirrors it with ReLU and BN, Linear(r,h2)+BN+ReLU, Linear(h2,h1)+BN+ReLU,
 Linear(h1,d)+Sigmoid (ODDS data are min-max scaled to [0, 1]). The x tower of the
-discriminators is the encoder's hidden stack (d -> h1 -> h2, LReLU(.1), BN on the second layer);
+discriminators is the encoder's hidden stack without BatchNorm (d -> h1 -> h2, LReLU(.1)). Why no
+BN there: every group of pairs (normal, anomalous, generated) passes D in its own call, so a
+train-mode BN normalises each group by its own batch statistics and D's value on a pair depends
+on its batch; with the few features of a table this visibly separated D's train-mode and
+eval-mode values (anomaly pairs at ~0.5 in training, ~0.04 in eval mode on a synthetic task).
+The image towers keep the BN of the public code;
 D_xz joins it with a linear z branch Linear(r, h2) and a head Linear(2 h2, 2 h1)+LReLU(.1) ->
 Linear(1); D_xx joins two unshared towers with the same head shape. The image nets have the
 same structure (tower, linear z branch, one wide hidden head layer).
@@ -222,7 +227,11 @@ def build_xx_discriminator(arch: str, input_shape: tuple[int, ...]) -> XXDiscrim
 # -- MLP nets (tabular; design in the module docstring) ----------------------------------------
 def build_mlp_encoder(arch: str, n_features: int, latent_dim: int) -> nn.Sequential:
     (h1, h2), _ = mlp_sizes(arch, n_features)
-    return nn.Sequential(*build_mlp_tower(arch, n_features), nn.Linear(h2, latent_dim))
+    return nn.Sequential(
+        nn.Linear(n_features, h1), nn.LeakyReLU(LRELU_SLOPE, True),
+        nn.Linear(h1, h2), nn.BatchNorm1d(h2), nn.LeakyReLU(LRELU_SLOPE, True),
+        nn.Linear(h2, latent_dim),
+    )
 
 
 def build_mlp_generator(arch: str, n_features: int, latent_dim: int) -> nn.Sequential:
@@ -235,11 +244,11 @@ def build_mlp_generator(arch: str, n_features: int, latent_dim: int) -> nn.Seque
 
 
 def build_mlp_tower(arch: str, n_features: int) -> ImageTower:
-    """The tabular counterpart of the image tower: d -> h1 (LReLU) -> h2 (BN + LReLU)."""
+    """The tabular counterpart of the image tower: d -> h1 -> h2, LReLU(.1), no BatchNorm."""
     (h1, h2), _ = mlp_sizes(arch, n_features)
     return ImageTower(
         nn.Linear(n_features, h1), nn.LeakyReLU(LRELU_SLOPE, True),
-        nn.Linear(h1, h2), nn.BatchNorm1d(h2), nn.LeakyReLU(LRELU_SLOPE, True),
+        nn.Linear(h1, h2), nn.LeakyReLU(LRELU_SLOPE, True),
         out_features=h2,
     )
 

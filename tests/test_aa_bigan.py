@@ -1,0 +1,207 @@
+"""What is special about AA-BiGAN: its loss targets and weights, its update order, the anomaly
+target learned by D, score selection, and that it learns (method.md §4)."""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+import detectors.aa_bigan as aab
+from detectors.aa_bigan import AABiGAN, anomaly_batch_size
+from detectors.networks import bigan
+from detectors.registry import available_detectors
+
+DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", "/work/shared/data"))
+TINY = dict(epochs=1, batch_size=32, device="cpu", random_state=0, eval_every=None, arch="cardio")
+
+
+def gaussian_task(n_normal=256, n_anomaly=24, d=8, seed=0):
+    """Normals around 0.3, collected anomalies around 0.8 in [0, 1]^d (an ODDS-like table)."""
+    rng = np.random.default_rng(seed)
+    normal = np.clip(rng.normal(0.3, 0.08, (n_normal, d)), 0, 1)
+    anomaly = np.clip(rng.normal(0.8, 0.08, (n_anomaly, d)), 0, 1)
+    X = np.concatenate([normal, anomaly]).astype(np.float32)
+    y = np.r_[np.zeros(n_normal), np.ones(n_anomaly)].astype(np.int64)
+    return X, y
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Record (phase, term) -> set of (target, weight) passed to the loss helper."""
+    calls: dict[tuple[str, str], set] = defaultdict(set)
+    real = aab.least_squares
+
+    def recording(phase, term, output, target, weight=1.0):
+        calls[(phase, term)].add((round(float(target), 6), round(float(weight), 6)))
+        return real(phase, term, output, target, weight)
+
+    monkeypatch.setattr(aab, "least_squares", recording)
+    return calls
+
+
+def test_registered():
+    assert "aa-bigan" in available_detectors()
+
+
+def test_loss_targets_and_weights_with_anomalies(spy):
+    X, y = gaussian_task()
+    AABiGAN(**TINY).fit(X, y)
+    third = round(1 / 3, 6)
+    assert dict(spy) == {
+        ("D", "xz/normal"): {(1.0, 1.0)}, ("D", "xz/generated"): {(0.0, 1.0)}, ("D", "xz/anomaly"): {(0.5, 1.0)},
+        ("D", "xx/normal"): {(1.0, 1.0)}, ("D", "xx/reconstruction"): {(0.0, 1.0)}, ("D", "xx/anomaly"): {(0.5, 1.0)},
+        ("GE", "xz/normal"): {(0.75, 1.0)}, ("GE", "xz/generated"): {(0.75, 1.0)}, ("GE", "xz/anomaly"): {(0.75, 1.0)},
+        ("GE", "xx/normal"): {(0.75, third)}, ("GE", "xx/reconstruction"): {(0.75, third)},
+        ("GE", "xx/anomaly"): {(0.75, third)},
+    }
+
+
+def test_loss_targets_unsupervised_and_custom(spy):
+    X, y = gaussian_task()
+    AABiGAN(**TINY, a=2.0, b=-1.0, c=0.25).fit(X[y == 0])
+    assert not any("anomaly" in term for _, term in spy)
+    assert spy[("D", "xz/normal")] == {(2.0, 1.0)} and spy[("D", "xz/generated")] == {(-1.0, 1.0)}
+    assert spy[("GE", "xx/reconstruction")] == {(0.25, 0.5)} and spy[("GE", "xz/normal")] == {(0.25, 1.0)}
+
+
+def test_loss_targets_separate_steps(spy):
+    X, y = gaussian_task()
+    AABiGAN(**TINY, joint_ge=False, anomaly_target=0.3).fit(X, y)
+    assert spy[("D", "xz/anomaly")] == {(0.3, 1.0)}
+    assert set(term for phase, term in spy if phase == "G") == {"xz/generated", "xx/normal", "xx/reconstruction", "xx/anomaly"}
+    assert set(term for phase, term in spy if phase == "E") == {"xz/normal", "xz/anomaly", "xx/normal", "xx/reconstruction", "xx/anomaly"}
+    assert spy[("E", "xx/reconstruction")] == {(0.75, round(1 / 3, 6))}
+
+
+def test_each_expectation_is_its_own_batch_mean():
+    out = torch.tensor([1.0, 1.0, 1.0, 3.0])
+    assert aab.least_squares("D", "t", out, 1.0, 0.5).item() == pytest.approx(0.5 * 4.0 / 4)
+
+
+@pytest.mark.parametrize("joint", [True, False])
+def test_update_order_and_fresh_d_passes(monkeypatch, joint):
+    """Per iteration: D steps first; every D pass of the G/E losses comes after D's step; with
+    separate steps E's step follows a G pass made after G's step. Autograd's version counters
+    would raise if any graph were differentiated after one of its weights was stepped."""
+    events: list[str] = []
+    real_build = AABiGAN._build
+
+    def build(self, X, y):
+        real_build(self, X, y)
+        for name, module in self._modules().items():
+            module.register_forward_hook(lambda *_, n=name: events.append("fwd:" + n))
+        for name, opt in (("d", self._opt_d), ("g", self._opt_g), ("e", self._opt_e)):
+            real_step = opt.step
+            opt.step = lambda *a, n=name, s=real_step, **k: (events.append("step:" + n), s(*a, **k))[1]
+
+    monkeypatch.setattr(AABiGAN, "_build", build)
+    X, y = gaussian_task(n_normal=64)
+    AABiGAN(**TINY, joint_ge=joint).fit(X, y)
+    steps = [e for e in events if e.startswith("step")]
+    per_iter = ["step:d", "step:g", "step:e"]
+    assert steps == per_iter * 2  # 64 normals, batch 32
+    first = events[: events.index("step:e") + 1]
+    after_d = first[first.index("step:d"): first.index("step:g")]
+    assert "fwd:d_xz" in after_d and "fwd:d_xx" in after_d
+    if not joint:
+        between = first[first.index("step:g"): first.index("step:e")]
+        assert "fwd:generator" in between and "fwd:encoder" in between
+
+
+def test_anomaly_batch_size_rule():
+    assert [anomaly_batch_size(g, "mnist", 200, 10_000) for g in (0.2, 0.1, 0.05, 0.01)] == [50, 22, 10, 22]
+    assert anomaly_batch_size(0.01, "cifar10", 200, 50) == 50
+    assert anomaly_batch_size(311 / (5923 + 311), "fmnist", 200, 311) == 10  # derived from counts
+    assert anomaly_batch_size(0.3, "mnist", 200, 10_000) == int(200 * 0.3 / 0.7)  # off-table rule
+    assert anomaly_batch_size(0.05, "mnist", 200, 4) == 4  # never more than |X-|
+
+
+def test_anomaly_pairs_get_the_anomaly_target():
+    """Trained with collected anomalies, D_xz gives their pairs values near (a+b)/2 = 0.5 and the
+    normal pairs values near a = 1, read as D sees them in training (train-mode BatchNorm in E,
+    each group in its own batch)."""
+    X, y = gaussian_task(n_normal=512, n_anomaly=64, seed=1)
+    det = AABiGAN(epochs=30, batch_size=64, lr_d=1e-3, device="cpu", random_state=0, eval_every=None,
+                  arch="cardio").fit(X, y)
+    det._set_train(True)
+    with torch.no_grad():
+        xn, xp = torch.as_tensor(X[y == 1]), torch.as_tensor(X[y == 0][:64])
+        d_anom = det.d_xz_(xn, det.encoder_(xn)).mean().item()
+        d_norm = det.d_xz_(xp, det.encoder_(xp)).mean().item()
+    assert abs(d_anom - 0.5) < 0.1, d_anom
+    assert abs(d_norm - 1.0) < 0.2, d_norm
+
+
+def test_labels_change_scores_and_seed_reproducible():
+    X, y = gaussian_task()
+    a = AABiGAN(**{**TINY, "epochs": 2}).fit(X, y).decision_scores_
+    b = AABiGAN(**{**TINY, "epochs": 2}).fit(X, y).decision_scores_
+    c = AABiGAN(**{**TINY, "epochs": 2}).fit(X, np.zeros_like(y)).decision_scores_
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert np.std(a) > 0
+
+
+def test_best_epoch_weights_are_restored():
+    X, y = gaussian_task(seed=2)
+    X_val, y_val = gaussian_task(n_normal=100, n_anomaly=40, seed=3)
+    det = AABiGAN(**{**TINY, "epochs": 5, "eval_every": 1}).fit(X, y, eval_set=(X_val, y_val))
+    info = det.fit_info_
+    assert info["selected_score"] in ("recon", "latent") and 1 <= info["selected_epoch"] <= 5
+    best = max(r.get(f"val_auroc_{s}", -1) for r in det.history_ for s in ("recon", "latent"))
+    assert roc_auc_score(y_val, det.decision_function(X_val)) == pytest.approx(best)
+    assert info["val_auroc"] == pytest.approx(best)
+
+
+def test_clone_and_epoch_scale():
+    det = AABiGAN(epochs=10, epoch_scale=0.2, **{k: v for k, v in TINY.items() if k != "epochs"})
+    twin = clone(det)
+    assert twin.get_params() == det.get_params()
+    X, y = gaussian_task(n_normal=64)
+    twin.fit(X, y)
+    assert twin.fit_info_["epochs_run"] == 2 and twin.get_params()["epochs"] == 10
+
+
+def test_image_nets_shapes():
+    for arch, shape in (("mnist", (1, 32, 32)), ("cifar10", (3, 32, 32))):
+        latent = bigan.latent_dim_for(arch, shape)
+        E = bigan.build_encoder(arch, shape, latent)
+        G = bigan.build_generator(arch, shape, latent)
+        x = torch.rand(4, *shape)
+        z = E(x)
+        assert z.shape == (4, latent) and G(z).shape == (4, *shape)
+        assert bigan.build_xz_discriminator(arch, shape, latent)(x, z).shape == (4,)
+        assert bigan.build_xx_discriminator(arch, shape)(x, x).shape == (4,)
+    assert bigan.build_image_tower("mnist", 1).out_features == 256
+    assert bigan.build_image_tower("cifar10", 3).out_features == 2048
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    if not (DATA_DIR / "mnist").is_dir():
+        pytest.skip(f"MNIST not found under {DATA_DIR}")
+    from datasets import load_dataset
+
+    return load_dataset("mnist", str(DATA_DIR))
+
+
+@pytest.mark.slow
+def test_learns_mnist_zero_vs_rest(mnist):
+    """Digit 0 normal, a few 1s collected; 28x28 inputs are resized inside; AUROC floor on the test set."""
+    rng = np.random.default_rng(0)
+    normal = rng.choice(np.flatnonzero(mnist.y_train == 0), 400, replace=False)
+    known = rng.choice(np.flatnonzero(mnist.y_train == 1), 20, replace=False)
+    X = np.concatenate([mnist.X_train[normal], mnist.X_train[known]])
+    y = np.r_[np.zeros(len(normal)), np.ones(len(known))].astype(np.int64)
+    test = rng.choice(len(mnist.X_test), 1000, replace=False)
+    X_test, y_test = mnist.X_test[test], (mnist.y_test[test] != 0).astype(int)
+    det = AABiGAN(epochs=4, batch_size=100, device="cpu", random_state=0, eval_every=None, arch="mnist").fit(X, y)
+    scores = det._score_candidates(torch.as_tensor(X_test))
+    assert all(np.std(s) > 0 for s in scores.values())
+    assert max(roc_auc_score(y_test, s) for s in scores.values()) > 0.75
