@@ -13,7 +13,8 @@ from detectors.networks.arch import mlp_sizes
 from detectors.ss_dgm import SSDGM
 
 N_NORMAL, N_ANOMALY, N_TEST = 400, 20, 300
-# Measured with test_params and random_state=0 on the task below: AUROC 1.00 (normal 0, known 1).
+# Measured with test_params and random_state=0 on the task below (normal 0, known 1): AUROC 0.995;
+# with the labels put on 20 normals instead: 0.002.
 LEARN_FLOOR = 0.90
 
 
