@@ -137,7 +137,9 @@ class SSDGM(TorchDetector):
     """Semi-supervised deep generative model M2 (Kingma et al. 2014); score q(anomaly | x).
 
     Defaults follow the Deep SAD authors' SS-DGM trainer: Adam, lr 1e-3, 150 epochs, batch 128,
-    weight decay 1e-6, no lr schedule. ``alpha_scale`` is the 0.1 of alpha = 0.1 (1 - r) / r.
+    weight decay 1e-6, no lr schedule; the last epoch is kept (``eval_every=None``), as the Deep SAD
+    authors reported it; set ``eval_every`` to select epochs on an eval_set.
+    ``alpha_scale`` is the 0.1 of alpha = 0.1 (1 - r) / r.
     Tabular nets: hidden sizes and z size from :func:`detectors.networks.arch.mlp_sizes` (the
     Deep SAD MLP of the ODDS set: e.g. cardio [21, 2, 8, [32, 16]]).
     """
@@ -152,7 +154,7 @@ class SSDGM(TorchDetector):
 
     def __init__(self, *, epochs: int = 150, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 1e-6,
                  alpha_scale: float = 0.1, anomaly_prior: float | str = 0.5, device: str = "auto", random_state: int | None = None,
-                 eval_every: int = 1, verbose: bool = False, arch: str = "auto", contamination: float = 0.1):
+                 eval_every: int | None = None, verbose: bool = False, arch: str = "auto", contamination: float = 0.1):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
