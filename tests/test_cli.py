@@ -93,3 +93,16 @@ def test_run_resume_and_report_only(tmp_path, data_dir):
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr
     assert (out / "reports").is_dir()
+
+
+def test_corrupted_data_file_is_named_and_nothing_written(tmp_path, capsys, data_dir, toy_plugin):
+    broken = tmp_path / "data" / "odds"
+    broken.mkdir(parents=True)
+    original = (data_dir / "odds" / "thyroid.mat").read_bytes()
+    (broken / "thyroid.mat").write_bytes(original[: len(original) // 2])  # truncated copy
+    out = tmp_path / "o"
+    code = main(["--out", str(out), *TOY, "--detectors", "toy-centroid", "--datasets", "thyroid",
+                 "--data-dir", str(tmp_path / "data")])
+    err = capsys.readouterr().err
+    assert code == 2 and "thyroid.mat" in err
+    assert not out.exists()
