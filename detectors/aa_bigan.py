@@ -24,7 +24,9 @@ iteration are reused by the D step (detached) and by the joint G/E step, which i
 the D step changes no weight of E or G; D is always run afresh after its own step. (The public
 code reused a graph across an optimizer step, which only worked on torch 1.1.) The D_xx terms on
 (x+, x+) and (x-, x-) carry no gradient for G and E; in the G/E loss they are evaluated without
-a graph, only to report the loss the paper writes.
+a graph, only to report the loss the paper writes. The D_xx tower of the first image runs once per
+batch of x+ and serves both pairs (x+, x+) and (x+, G E x+): same batch, same BatchNorm
+statistics, so the values are exactly those of two separate calls.
 
 Training (public code): Adam betas (0.5, 0.9), lr 1e-4 for G and E, 2.5e-5 for D, StepLR
 every 100 epochs x0.98, batch 200 normals per iteration (one epoch = one pass over the normals,
@@ -270,8 +272,9 @@ class AABiGAN(TorchDetector):
         a, b, m = self.a, self.b, self._m
         loss = least_squares("D", "xz/normal", self.d_xz_(xp, ep), a)
         loss = loss + least_squares("D", "xz/generated", self.d_xz_(gz, z), b)
-        loss = loss + least_squares("D", "xx/normal", self.d_xx_(xp, xp), a)
-        loss = loss + least_squares("D", "xx/reconstruction", self.d_xx_(xp, rec), b)
+        fa = self.d_xx_.tower_a(xp)  # shared by both pairs that start with x+ (same batch: exact)
+        loss = loss + least_squares("D", "xx/normal", self.d_xx_.pair(fa, self.d_xx_.tower_b(xp)), a)
+        loss = loss + least_squares("D", "xx/reconstruction", self.d_xx_.pair(fa, self.d_xx_.tower_b(rec)), b)
         if xn is not None:
             loss = loss + least_squares("D", "xz/anomaly", self.d_xz_(xn, en), m)
             loss = loss + least_squares("D", "xx/anomaly", self.d_xx_(xn, xn), m)
@@ -280,9 +283,11 @@ class AABiGAN(TorchDetector):
     def _cycle(self, phase: str, xp, xn, rec) -> torch.Tensor:
         """The D_xx part of the G/E losses, weighted; the (x, x) pairs carry no G/E gradient."""
         c, w = self.c, self.cycle_weight_
-        loss = least_squares(phase, "xx/reconstruction", self.d_xx_(xp, rec), c, w)
         with torch.no_grad():
-            loss = loss + least_squares(phase, "xx/normal", self.d_xx_(xp, xp), c, w)
+            fa = self.d_xx_.tower_a(xp)  # constant for G and E, shared by both x+ pairs
+        loss = least_squares(phase, "xx/reconstruction", self.d_xx_.pair(fa, self.d_xx_.tower_b(rec)), c, w)
+        with torch.no_grad():
+            loss = loss + least_squares(phase, "xx/normal", self.d_xx_.pair(fa, self.d_xx_.tower_b(xp)), c, w)
             if xn is not None:
                 loss = loss + least_squares(phase, "xx/anomaly", self.d_xx_(xn, xn), c, w)
         return loss

@@ -200,7 +200,12 @@ class XXDiscriminator(nn.Module):
                                   nn.Linear(head_width, 1))
 
     def forward(self, x: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.cat([self.tower_a(x), self.tower_b(x2)], dim=1)).squeeze(1)
+        return self.pair(self.tower_a(x), self.tower_b(x2))
+
+    def pair(self, features_a: torch.Tensor, features_b: torch.Tensor) -> torch.Tensor:
+        """The head on tower features already computed: lets a caller run ``tower_a`` once for
+        pairs that share their first image (same batch, hence the same BatchNorm statistics)."""
+        return self.head(torch.cat([features_a, features_b], dim=1)).squeeze(1)
 
 
 def _head_slope(arch: str) -> float:
