@@ -37,7 +37,6 @@ tabular data, but test data can fall slightly outside the training range).
 """
 from __future__ import annotations
 
-import math
 import numbers
 from typing import ClassVar
 

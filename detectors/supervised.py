@@ -14,7 +14,6 @@ decay 0.5e-6). Default selection is the last epoch (``eval_every=None``).
 """
 from __future__ import annotations
 
-import numbers
 from typing import ClassVar
 
 import numpy as np

@@ -1,34 +1,20 @@
 """What is special about AAD: the leaf feature map, and labels reweighting the leaves."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from detectors.aad import AAD, average_path_length
+from tests.helpers import random_mnist_task
 
 N_NORMAL, N_ANOM, N_TEST = 500, 25, 1000
 
 
 @pytest.fixture(scope="module")
-def mnist_task():
+def mnist_task(mnist):
     """Digit 0 normal (500) + 25 collected digit-1 anomalies; 1,000 test images of all digits."""
-    data_dir = os.environ.get("BENCH_DATA_DIR", "/work/shared/data")
-    try:
-        from datasets import load_dataset
-
-        ds = load_dataset("mnist", data_dir)
-    except Exception as exc:  # data or loader missing on this machine
-        pytest.skip(f"MNIST not available: {exc}")
-    rng = np.random.default_rng(0)
-    normal = rng.choice(np.flatnonzero(ds.y_train == 0), N_NORMAL, replace=False)
-    anom = rng.choice(np.flatnonzero(ds.y_train == 1), N_ANOM, replace=False)
-    X = ds.X_train[np.r_[normal, anom]]
-    y = np.r_[np.zeros(N_NORMAL), np.ones(N_ANOM)].astype(np.int64)
-    test = rng.choice(len(ds.y_test), N_TEST, replace=False)
-    return X, y, ds.X_test[test], ds.y_test[test]
+    return random_mnist_task(mnist, N_NORMAL, N_ANOM, N_TEST)
 
 
 def _tabular_task(seed: int = 0):

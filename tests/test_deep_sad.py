@@ -13,6 +13,7 @@ from sklearn.metrics import roc_auc_score
 from detectors.autoencoder import train_autoencoder
 from detectors.deep_sad import DeepSAD, clip_center, milestone_lr
 from detectors.networks.factory import build_decoder, build_encoder
+from tests.helpers import random_mnist_task
 
 N_NORMAL, N_KNOWN, N_TEST = 600, 30, 2000
 NORMAL_DIGIT, KNOWN_DIGIT = 0, 1
@@ -24,21 +25,9 @@ REP_DIMS = {"mnist": 32, "fmnist": 64, "cifar10": 128}
 
 
 def make_mnist_task(ds, seed: int = 0) -> dict[str, np.ndarray]:
-    """Normal digit 0 with collected anomalies of digit 1; test on all digits (a seeded subset).
-
-    ``ds`` is ``datasets.load_dataset("mnist", ...)`` (the ``mnist`` fixture of conftest).
-    """
-    rng = np.random.default_rng(seed)
-    normal = rng.choice(np.flatnonzero(ds.y_train == NORMAL_DIGIT), N_NORMAL, replace=False)
-    known = rng.choice(np.flatnonzero(ds.y_train == KNOWN_DIGIT), N_KNOWN, replace=False)
-    test = rng.choice(len(ds.X_test), N_TEST, replace=False)
-    return {
-        "X": np.concatenate([ds.X_train[normal], ds.X_train[known]]),
-        "y": np.r_[np.zeros(N_NORMAL), np.ones(N_KNOWN)].astype(np.int64),
-        "X_test": np.asarray(ds.X_test[test]),
-        "digit_test": ds.y_test[test].astype(np.int64),
-        "y_test": (ds.y_test[test] != NORMAL_DIGIT).astype(np.int64),
-    }
+    """Normal digit 0 with collected anomalies of digit 1; test on all digits (a seeded subset)."""
+    X, y, X_test, digits = random_mnist_task(ds, N_NORMAL, N_KNOWN, N_TEST, NORMAL_DIGIT, KNOWN_DIGIT, seed)
+    return {"X": X, "y": y, "X_test": X_test, "digit_test": digits, "y_test": (digits != NORMAL_DIGIT).astype(np.int64)}
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,10 @@ import torch
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
+
 import detectors.nda as nda
 from detectors.nda import NDA, hinge_d_loss, hinge_g_loss, jigsaw, permute_features
+from tests.helpers import pair_mnist_task
 
 N_NORMAL, N_ANOMALY, N_TEST = 500, 25, 300
 # Measured with test_params, random_state=0: normal 0 / known 1 -> AUROC 1.00;
@@ -20,15 +22,7 @@ LABEL_GAIN = 0.2
 
 
 def _task(ds, normal: int, known: int, n_anomaly: int = N_ANOMALY):
-    norm = np.where(ds.y_train == normal)[0][:N_NORMAL]
-    anom = np.where(ds.y_train == known)[0][:n_anomaly]
-    X = np.concatenate([ds.X_train[norm], ds.X_train[anom]])
-    y = np.r_[np.zeros(len(norm)), np.ones(len(anom))].astype(np.int64)
-    t_norm = np.where(ds.y_test == normal)[0][:N_TEST]
-    t_anom = np.where(ds.y_test == known)[0][:N_TEST]
-    X_test = np.concatenate([ds.X_test[t_norm], ds.X_test[t_anom]])
-    y_test = np.r_[np.zeros(len(t_norm)), np.ones(len(t_anom))]
-    return X, y, X_test, y_test
+    return pair_mnist_task(ds, normal, known, N_NORMAL, n_anomaly, N_TEST)
 
 
 def _fast(**kw) -> NDA:

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 from detectors import NotApplicableError
 from detectors.networks.arch import mlp_sizes
 from detectors.ss_dgm import SSDGM
+from tests.helpers import pair_mnist_task
 
 N_NORMAL, N_ANOMALY, N_TEST = 400, 20, 300
 # Measured with test_params and random_state=0 on the task below (normal 0, known 1): AUROC 0.995;
@@ -20,15 +21,7 @@ LEARN_FLOOR = 0.90
 
 def _task(ds, normal: int, known: int):
     """Train: the first N_NORMAL images of ``normal`` + N_ANOMALY of ``known`` (labelled); test: both classes."""
-    norm = np.where(ds.y_train == normal)[0][:N_NORMAL]
-    anom = np.where(ds.y_train == known)[0][:N_ANOMALY]
-    X = np.concatenate([ds.X_train[norm], ds.X_train[anom]])
-    y = np.r_[np.zeros(len(norm)), np.ones(len(anom))].astype(np.int64)
-    t_norm = np.where(ds.y_test == normal)[0][:N_TEST]
-    t_anom = np.where(ds.y_test == known)[0][:N_TEST]
-    X_test = np.concatenate([ds.X_test[t_norm], ds.X_test[t_anom]])
-    y_test = np.r_[np.zeros(len(t_norm)), np.ones(len(t_anom))]
-    return X, y, X_test, y_test
+    return pair_mnist_task(ds, normal, known, N_NORMAL, N_ANOMALY, N_TEST)
 
 
 def _fast(**kw) -> SSDGM:
