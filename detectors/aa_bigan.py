@@ -39,9 +39,9 @@ gamma_l) gets the rule the table approximates, one pass over X- per epoch:
 int(batch_size * gamma_l / (1 - gamma_l)), at least 2 (BatchNorm needs two samples) and at most
 |X-|. ``anomaly_batch_size`` overrides it.
 
-Epochs: ``epochs`` defaults to 200 (the paper's MNIST / F-MNIST value; pass 1000 for CIFAR-10,
-:data:`PAPER_EPOCHS` holds both); ``epoch_scale`` in (0, 1] shortens a run to
-max(1, round(epochs * epoch_scale)) for quick experiments. Early stop (public code): after epoch
+Epochs: ``epochs=None`` (default) is the paper's value for the network family, from
+:data:`PAPER_EPOCHS` (200 for MNIST / F-MNIST, 1000 for CIFAR-10; 200 for tables); ``epoch_scale``
+in (0, 1] shortens a run to max(1, round(epochs * epoch_scale)) for quick experiments. Early stop (public code): after epoch
 300, stop when the smallest per-iteration D loss of an epoch falls below 0.015.
 
 Scores: reconstruction error sum((G(E(x)) - x)^2) over the 32x32 image ("recon") and latent norm
@@ -59,7 +59,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
-from typing import Any, ClassVar, Iterator
+from typing import ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -81,6 +81,7 @@ from .torch_base import TorchDetector
 
 # -- configuration (method.md §4, AA-BiGAN public code) ------------------------------------
 PAPER_EPOCHS = {"mnist": 200, "fmnist": 200, "cifar10": 1000}
+DEFAULT_EPOCHS = 200  # tables (no published value) and other image families
 ADAM_BETAS = (0.5, 0.9)
 LR_GE = 1e-4
 LR_D = 2.5e-5
@@ -160,6 +161,7 @@ class AABiGAN(TorchDetector):
     test_params: ClassVar[dict] = {"epochs": 2, "batch_size": 64, "eval_every": 1}
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "lr_d": [Interval(numbers.Real, 0.0, None, closed="neither")],
+        "epochs": [Interval(numbers.Integral, 1, None), IsNone()],
         "epoch_scale": [Interval(numbers.Real, 0.0, 1.0, closed="right")],
         "a": [Interval(numbers.Real)],
         "b": [Interval(numbers.Real)],
@@ -171,7 +173,7 @@ class AABiGAN(TorchDetector):
         "amp": [IsBool()],
     }
 
-    def __init__(self, *, epochs: int = 200, epoch_scale: float = 1.0, batch_size: int = REFERENCE_BATCH,
+    def __init__(self, *, epochs: int | None = None, epoch_scale: float = 1.0, batch_size: int = REFERENCE_BATCH,
                  lr: float = LR_GE, lr_d: float = LR_D, weight_decay: float = 0.0,
                  a: float = 1.0, b: float = 0.0, anomaly_target: float | None = None, c: float = 0.75,
                  anomaly_batch_size: int | None = None, latent_dim: int | None = None, joint_ge: bool = True,
@@ -243,7 +245,8 @@ class AABiGAN(TorchDetector):
         else:
             self.batch_anomaly_ = 0
         self.cycle_weight_ = CYCLE_WEIGHT if self.supervised_ else CYCLE_WEIGHT_UNSUPERVISED
-        self.epochs_planned_ = max(1, int(round(self.epochs * self.epoch_scale)))
+        base_epochs = self.epochs if self.epochs is not None else PAPER_EPOCHS.get(self.arch_, DEFAULT_EPOCHS)
+        self.epochs_planned_ = max(1, int(round(base_epochs * self.epoch_scale)))
         self._anomaly_cycler = _Cycler(n_neg, self._generator, self.device_) if self.supervised_ else None
         self.fit_info_.update(
             variant="semi-supervised" if self.supervised_ else "unsupervised",
@@ -383,7 +386,10 @@ class AABiGAN(TorchDetector):
         if done > EARLY_STOP_AFTER_EPOCH and losses["loss_d_min"] < EARLY_STOP_D_LOSS:
             self.fit_info_["early_stopped_at"] = done
             return True
-        return done >= self.epochs_planned_
+        return False
+
+    def _planned_epochs(self) -> int:
+        return self.epochs_planned_
 
     # -- scoring -----------------------------------------------------------------------
     def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:

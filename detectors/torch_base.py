@@ -62,6 +62,10 @@ class TorchDetector(SemiSupervisedDetector):
         """Early-stopping rule; none by default."""
         return False
 
+    def _planned_epochs(self) -> int:
+        """How many epochs to run; called after ``_build`` so it may depend on the data (e.g. its arch)."""
+        return int(self.epochs)
+
     # -- the loop ------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:
         self.device_ = resolve_device(getattr(self, "device", "auto"))
@@ -70,7 +74,7 @@ class TorchDetector(SemiSupervisedDetector):
         Xt, yt = to_tensor(X, self.device_), torch.as_tensor(y, device=self.device_)
         with torch_seed(seed, self.device_):
             self._build(Xt, yt)
-        epochs = int(self.epochs)
+        epochs = self._planned_epochs()
         # eval_every=None: the detector does no selection (its paper used the last epoch) and
         # ignores an eval_set; an eval_set with a single label cannot rank epochs either.
         eval_every = getattr(self, "eval_every", None)

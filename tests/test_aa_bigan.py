@@ -207,3 +207,14 @@ def test_learns_mnist_zero_vs_rest(mnist):
     scores = det._score_candidates(torch.as_tensor(X_test))
     assert all(np.std(s) > 0 for s in scores.values())
     assert max(roc_auc_score(y_test, s) for s in scores.values()) > 0.75
+
+
+def test_default_epochs_follow_the_dataset_family():
+    rng = np.random.default_rng(0)
+    for arch, shape, planned in (("cifar10", (3, 32, 32), 2), ("mnist", (1, 28, 28), 1)):
+        X = rng.random((40, *shape), dtype=np.float32)
+        y = np.r_[np.zeros(36), np.ones(4)].astype(np.int64)
+        det = AABiGAN(epoch_scale=0.002, batch_size=16, device="cpu", random_state=0, eval_every=None, arch=arch)
+        det.fit(X, y)
+        # 1000 epochs for CIFAR-10 and 200 for MNIST, scaled by 0.002 (at least one epoch)
+        assert det.fit_info_["epochs_planned"] == planned == det.fit_info_["epochs_run"]
