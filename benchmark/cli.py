@@ -231,7 +231,8 @@ def _main(args: argparse.Namespace) -> int:
             print(f"note: suite {suite.name!r} uses reduced settings; its numbers are not comparable with the paper's",
                   file=sys.stderr)
         summary = run_jobs(jobs, store, data_dir=args.data_dir, device=args.device, n_jobs=args.jobs,
-                           backend=args.backend, scheduler=args.scheduler, progress=not args.no_progress)
+                           backend=args.backend, scheduler=args.scheduler, progress=not args.no_progress,
+                           plugins=tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin))
         print(f"{summary.planned} jobs: {summary.skipped} already stored, {summary.ok} ok, "
               f"{summary.failed} failed, {summary.not_applicable} n.a.; rows in {store.path}")
         try:

@@ -87,9 +87,12 @@ def package_versions() -> str:
                        "sklearn": sklearn.__version__, "pyod": pyod.__version__, "protocol": PROTOCOL_VERSION})
 
 
-def run_job(job: Job, data_dir: str | None, device: str) -> dict[str, Any]:
-    """Fit and score one job; always returns a complete row."""
-    from detectors import DivergenceError, NotApplicableError, get_detector_class
+def run_job(job: Job, data_dir: str | None, device: str, plugins: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Fit and score one job; always returns a complete row.
+
+    ``plugins`` are the user's detector modules: a worker process imports them itself.
+    """
+    from detectors import DivergenceError, NotApplicableError, get_detector_class, load_plugin
 
     e = job.experiment
     row: dict[str, Any] = {
@@ -102,6 +105,8 @@ def run_job(job: Job, data_dir: str | None, device: str) -> dict[str, Any]:
         "flags": "", "versions": package_versions(), "timestamp": "", "rerun": job.rerun_command(),
     }
     try:
+        for plugin in plugins:
+            load_plugin(plugin)
         dataset = _dataset(e.dataset, data_dir)
         split = make_split(dataset, e, job.selection)
         row.update(known_classes=";".join(str(c) for c in split.info["known_classes"]),

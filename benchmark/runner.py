@@ -58,13 +58,14 @@ def _backend(backend: str, scheduler: str | None) -> Iterator[None]:
 
 
 def run_jobs(jobs: list[Job], store: ResultsStore, *, data_dir: str | None, device: str = "auto",
-             n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None, progress: bool = True) -> RunSummary:
+             n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None, progress: bool = True,
+             plugins: tuple[str, ...] = ()) -> RunSummary:
     """Run every job not yet stored as done; store one row per job as it finishes."""
     done = store.done_keys()
     pending = [job for job in jobs if job.key not in done]
     summary = RunSummary(planned=len(jobs), skipped=len(jobs) - len(pending))
     bar = tqdm(total=len(pending), desc="jobs", unit="job", disable=not progress, dynamic_ncols=True)
-    arguments = [(job, data_dir, device_for(i, device, n_jobs)) for i, job in enumerate(pending)]
+    arguments = [(job, data_dir, device_for(i, device, n_jobs), plugins) for i, job in enumerate(pending)]
     try:
         if n_jobs == 1 and backend == "loky":
             _consume((run_job(*args) for args in arguments), store, summary, bar)

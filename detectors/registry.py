@@ -93,12 +93,17 @@ def make_detector(name: str, **params: Any):
 
 
 def load_plugin(spec: str) -> None:
-    """Import a user's module (a dotted name or a path to a .py file) so its detectors register."""
+    """Import a user's module (a dotted name or a path to a .py file) so its detectors register.
+
+    Loading the same file twice is a no-op, so every job of a worker process may call it.
+    """
     path = Path(spec)
     if spec.endswith(".py"):
         if not path.is_file():
             raise FileNotFoundError(f"plugin file {spec!r} does not exist")
         module_name = f"aabench_plugin_{path.stem}"
+        if module_name in sys.modules:
+            return
         loader_spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[module_name] = module

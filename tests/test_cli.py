@@ -106,3 +106,13 @@ def test_corrupted_data_file_is_named_and_nothing_written(tmp_path, capsys, data
     err = capsys.readouterr().err
     assert code == 2 and "thyroid.mat" in err
     assert not out.exists()
+
+
+def test_parallel_workers_load_the_plugin(tmp_path, data_dir):
+    out = tmp_path / "o"
+    cmd = [sys.executable, "run_benchmark.py", "--suite", "tabular", *TOY, "--detectors", "toy-centroid",
+           "--datasets", "thyroid", "--seeds", "2", "--jobs", "2", "--out", str(out), "--data-dir", str(data_dir),
+           "--no-progress"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 ok, 0 failed" in done.stdout
