@@ -40,8 +40,9 @@ from sklearn.metrics import roc_auc_score
 
 from .base import SemiSupervisedDetector
 from .kernel_qp import SUPPORT_TOL, solve_ssad_dual
-from .params import DeviceSpec, Interval, IsBool, IsNone, Options
+from .params import Interval, IsBool, IsNone
 from .registry import register
+from .torch_base import TorchDetector
 from .torch_utils import batched_inference, resolve_device, seed_from, to_tensor
 
 DEFAULT_GAMMAS: tuple[float, ...] = tuple(float(g) for g in np.logspace(-7, 2, 10, base=2))
@@ -226,15 +227,11 @@ class SSADHybrid(_SSADBase):
     """
 
     test_params: ClassVar[dict] = {"epochs": 2, "batch_size": 64, "lr": 1e-3}
+    # The autoencoder's training parameters follow the deep detectors' rules; ``arch`` is checked
+    # by ``resolve_arch`` when the network is built.
     _parameter_constraints: ClassVar[dict[str, list]] = {
-        "epochs": [Interval(numbers.Integral, 1, None)],
-        "batch_size": [Interval(numbers.Integral, 1, None)],
-        "lr": [Interval(numbers.Real, 0.0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0.0, None)],
-        "device": [DeviceSpec()],
-        "random_state": [Interval(numbers.Integral, 0, None), IsNone()],
-        "arch": [Options(("auto", "mnist", "fmnist", "cifar10", "mlp", "arrhythmia", "cardio", "satellite",
-                          "satimage-2", "shuttle", "thyroid"))],
+        name: TorchDetector._parameter_constraints[name]
+        for name in ("epochs", "batch_size", "lr", "weight_decay", "device", "random_state")
     }
 
     def __init__(self, *, gamma: float | None = None, gammas: Sequence[float] = DEFAULT_GAMMAS, C1: float = 1.0,
