@@ -116,3 +116,22 @@ def test_parallel_workers_load_the_plugin(tmp_path, data_dir):
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 ok, 0 failed" in done.stdout
+
+
+def test_the_rerun_command_of_a_row_names_exactly_that_job(tmp_path, data_dir):
+    import shlex
+
+    import pandas as pd
+
+    out = tmp_path / "o"
+    cmd = [sys.executable, "run_benchmark.py", "--suite", "tabular", *TOY, "--detectors", "toy-centroid,toy-torch",
+           "--param", "toy-torch.epochs=2", "--datasets", "thyroid", "--seeds", "2", "--out", str(out),
+           "--data-dir", str(data_dir), "--no-progress"]
+    assert subprocess.run(cmd, cwd=REPO, capture_output=True, timeout=300).returncode == 0
+    rows = pd.read_csv(out / "runs.csv")
+    row = rows[(rows["detector"] == "toy-torch") & (rows["seed"] == 1)].iloc[0]
+    rerun = shlex.split(row["rerun"])
+    assert rerun[:2] == ["python", "run_benchmark.py"]
+    again = subprocess.run([sys.executable, *rerun[1:], "--dry-run"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "1 jobs, 1 already stored" in again.stdout
