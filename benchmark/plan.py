@@ -8,6 +8,9 @@ from .jobs import Job
 from .store import ResultsStore
 
 
+MAX_LISTED_JOBS = 100  # a dry run lists each job up to this many, then only the summary
+
+
 def describe_plan(jobs: list[Job], store: ResultsStore) -> str:
     """Jobs per detector and dataset, how many are stored already, and the time the rest will take.
 
@@ -35,9 +38,15 @@ def describe_plan(jobs: list[Job], store: ResultsStore) -> str:
             known = False
         total += (per_job or 0.0) * pending
         rows.append([detector, dataset, len(group), len(group) - pending, pending, estimate])
+    listed = [f"{'stored ' if job.key in done else 'to run '} {job.key}  {job.describe()}" for job in jobs[:MAX_LISTED_JOBS]]
+    if len(jobs) > MAX_LISTED_JOBS:
+        listed.append(f"... and {len(jobs) - MAX_LISTED_JOBS} more")
     table = tabulate(rows, headers=["detector", "dataset", "jobs", "stored", "to run", "estimated time"], tablefmt="github")
     n_pending = int(frame["pending"].sum())
     footer = f"\n{len(jobs)} jobs, {len(jobs) - n_pending} already stored in {store.path}, {n_pending} to run"
     if n_pending:
-        footer += f"; estimated {total / 3600:.2f} h" + ("" if known else " for those with stored timings (others unknown)")
-    return table + footer
+        if not timing:
+            footer += "; no stored timings in this folder to estimate the time from"
+        else:
+            footer += f"; estimated {total / 3600:.2f} h" + ("" if known else " for those with stored timings (others unknown)")
+    return "\n".join(listed) + "\n\n" + table + footer

@@ -57,9 +57,11 @@ TABULAR_DETECTOR_PARAMS: dict[str, dict[str, Any]] = {
 SUITES: dict[str, Suite] = {
     s.name: s
     for s in (
-        Suite("smoke", "MNIST and F-MNIST, 2 normal classes, 1 known class, γl .05, 600 training normals, "
-              "1,000 test images, short training, every registered detector (NOT the paper's settings)",
-              datasets=("mnist", "fashion-mnist"), gamma_l=(0.05,), normal_classes=(0, 1), known_per_normal=1,
+        Suite("smoke", "MNIST and F-MNIST, 2 normal classes, 1 known class, γl .05, γp ∈ {0, .1}, k_l ∈ {1, 2}, "
+              "600 training normals, 1,000 test images, short training, every registered detector "
+              "(NOT the paper's settings)",
+              datasets=("mnist", "fashion-mnist"), gamma_l=(0.05,), gamma_p=(0.0, 0.1), k_l=(1, 2),
+              normal_classes=(0, 1), known_per_normal=1,
               selection="strict", max_train_normals=600, max_test=1000,
               detector_params=SMOKE_DETECTOR_PARAMS, paper_settings=False),
         Suite("images", "Table 1: MNIST, F-MNIST, CIFAR-10; γl ∈ {0, .01, .05, .1, .2}, γp 0, k_l 1; 90 experiments per cell",
