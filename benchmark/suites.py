@@ -40,7 +40,7 @@ class Suite:
 SMOKE_DETECTOR_PARAMS: dict[str, dict[str, Any]] = {
     "deep-sad": {"epochs": 10, "ae_epochs": 10, "lr_milestones": [], "ae_lr": 1e-3, "lr": 1e-3},
     "supervised": {"epochs": 10, "lr_milestones": [], "lr": 1e-3},
-    "aa-bigan": {"epochs": 10, "eval_every": 2},
+    "aa-bigan": {"epochs": 10, "batch_size": 64, "eval_every": 2},
     "nda": {"epochs": 10, "eval_every": 2},
     "ss-dgm": {"epochs": 20},
     "ssad-hybrid": {"epochs": 10, "lr": 1e-3},
