@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -124,7 +123,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--amp", action="store_true")
-    parser.add_argument("--data-dir", default=os.environ.get("BENCH_DATA_DIR", "/work/shared/data"))
+    parser.add_argument("--data-dir", default=None, help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
     parser.add_argument("--json", action="store_true", help="print one JSON line per mode (used internally)")
     args = parser.parse_args()
     if args.mode != "all":
@@ -135,7 +134,9 @@ def main() -> None:
           f"{args.threads} thread(s), device {args.device}, {args.epochs} epoch(s)")
     for mode in MODES:
         cmd = [sys.executable, __file__, "--mode", mode, "--json", "--epochs", str(args.epochs),
-               "--threads", str(args.threads), "--device", args.device, "--data-dir", args.data_dir]
+               "--threads", str(args.threads), "--device", args.device]
+        if args.data_dir:
+            cmd += ["--data-dir", args.data_dir]
         if args.iterations:
             cmd += ["--iterations", str(args.iterations)]
         if args.amp:

@@ -14,7 +14,6 @@ Prints per-pair AUROC (with the chosen epoch and score) and mean +- std next to 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -47,7 +46,7 @@ def main() -> None:
     parser.add_argument("--amp", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0, help="repetition index of the experiment")
-    parser.add_argument("--data-dir", default=os.environ.get("BENCH_DATA_DIR", "/work/shared/data"))
+    parser.add_argument("--data-dir", default=None, help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
     args = parser.parse_args()
 
     import torch

@@ -2,9 +2,7 @@
 target learned by D, score selection, and that it learns (method.md §4)."""
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +15,6 @@ from detectors.aa_bigan import AABiGAN, anomaly_batch_size
 from detectors.networks import bigan
 from detectors.registry import available_detectors
 
-DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", "/work/shared/data"))
 TINY = dict(epochs=1, batch_size=32, device="cpu", random_state=0, eval_every=None, arch="cardio")
 
 
@@ -183,15 +180,6 @@ def test_image_nets_shapes():
         assert bigan.build_xx_discriminator(arch, shape)(x, x).shape == (4,)
     assert bigan.build_image_tower("mnist", 1).out_features == 256
     assert bigan.build_image_tower("cifar10", 3).out_features == 2048
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    if not (DATA_DIR / "mnist").is_dir():
-        pytest.skip(f"MNIST not found under {DATA_DIR}")
-    from datasets import load_dataset
-
-    return load_dataset("mnist", str(DATA_DIR))
 
 
 def test_learns_mnist_zero_vs_rest(mnist):

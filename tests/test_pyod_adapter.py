@@ -1,7 +1,6 @@
 """What is special about the PyOD adapter: the table-driven registration, labels ignored, global RNGs."""
 from __future__ import annotations
 
-import os
 import pickle
 
 import numpy as np
@@ -71,14 +70,8 @@ def test_params_override_defaults_and_unknown_names_fail():
         get_detector_class("pyod-ocsvm")(params={"n_trees": 3}).fit(X)
 
 
-def test_images_are_flattened():
-    data_dir = os.environ.get("BENCH_DATA_DIR", "/work/shared/data")
-    try:
-        from datasets import load_dataset
-
-        ds = load_dataset("mnist", data_dir)
-    except Exception as exc:  # data or loader missing on this machine
-        pytest.skip(f"MNIST not available: {exc}")
+def test_images_are_flattened(mnist):
+    ds = mnist
     rng = np.random.default_rng(0)
     X = ds.X_train[rng.choice(np.flatnonzero(ds.y_train == 0), 300, replace=False)]
     test = rng.choice(len(ds.y_test), 600, replace=False)
