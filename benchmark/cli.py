@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     from datasets import DATASETS, DataError, load_dataset
-    from detectors import available_detectors, get_detector_class, import_errors, load_plugin
+    from detectors import available_detectors, get_detector_class, import_errors, load_plugin, make_detector
 
     from .store import OutputDirError, ResultsStore, check_output_dir
 
@@ -198,12 +198,9 @@ def _main(args: argparse.Namespace) -> int:
         if args.data_dir:
             rerun_options += ["--data-dir", args.data_dir]
         jobs = build_jobs(suite, experiments, detectors, extra_params, tuple(rerun_options))
-        for detector in detectors:  # unknown parameter names fail here, not in every job
-            params = jobs[[j.detector for j in jobs].index(detector)].params
-            unknown_params = set(params) - set(get_detector_class(detector)().get_params())
-            if unknown_params:
-                raise UsageError(f"detector {detector!r} has no parameter(s) {sorted(unknown_params)}")
-    except ProtocolError as exc:
+        for job in {job.detector: job for job in jobs}.values():  # unknown parameters fail here, not in every job
+            make_detector(job.detector, **job.params)
+    except (ProtocolError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 
     store = ResultsStore(out_dir)

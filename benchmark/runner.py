@@ -24,10 +24,6 @@ class RunSummary:
     failed: int = 0
     not_applicable: int = 0
 
-    @property
-    def ran(self) -> int:
-        return self.ok + self.failed + self.not_applicable
-
 
 def device_for(index: int, device: str, n_jobs: int) -> str:
     """Pin job ``index`` to one GPU when several are visible and several workers run."""
