@@ -4,9 +4,11 @@ Setting (method.md §4): normal digit 0 (5,923 training images), known anomaly d
 gamma_l = .05 (311 collected anomalies), batch 200 normals + 10 anomalies, 32x32 nets, latent 100.
 Modes, each run in its own process so that ``ru_maxrss`` is its own peak:
 
-- ``joint``: the detector's default (D step, then one joint G+E step; E/G forward shared).
+- ``joint``: the detector's default (D step, then one joint G+E step; E/G forward shared;
+  channels-last images and nets).
+- ``joint-nchw``: the same with the default NCHW memory format (``channels_last=False``).
 - ``separate``: ``joint_ge=False``, the public code's separate G and E steps.
-- ``public``: an emulation of the public code's per-iteration work on today's torch: every
+- ``public``: an emulation of the public code's per-iteration work on today's torch (NCHW): every
   step (D, G, E) recomputes all forward passes with a full graph and back-propagates into every
   network (no weight freezing, no shared forward). The "before" of the speed goal.
 
@@ -28,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 NORMAL, KNOWN, GAMMA_L = 0, 1, 0.05
-MODES = ("joint", "separate", "public")
+MODES = ("joint", "joint-nchw", "separate", "public")
 
 
 def _split(data_dir: str):
@@ -101,7 +103,8 @@ def run_one(mode: str, args) -> dict:
     X, y = _split(args.data_dir)
     cls = _detector_class(mode, args.iterations)
     det = cls(epochs=args.epochs, batch_size=200, joint_ge=(mode != "separate"), device=args.device,
-              random_state=0, eval_every=None, arch="mnist", amp=args.amp)
+              random_state=0, eval_every=None, arch="mnist", amp=args.amp,
+              channels_last=mode not in ("joint-nchw", "public"))
     det.fit(X, y)
     n_iter = len(det._x_normal) // det.batch_normal_
     done = min(n_iter, args.iterations or n_iter)
