@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--amp", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--history", action="store_true",
+                        help="also print each evaluated epoch: validation AUROC of both scores and the mean D loss")
     parser.add_argument("--seed", type=int, default=0, help="repetition index of the experiment")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
     args = parser.parse_args()
@@ -79,6 +81,11 @@ def main() -> None:
               f"score {info['selected_score']}, {info['batch_normal']}+{info['batch_anomaly']} per batch, "
               f"train {split.info['n_train']}, test {split.info['n_test']}, {time.perf_counter() - start:.0f} s)",
               flush=True)
+        if args.history:
+            for row in det.history_:
+                if "val_auroc_recon" in row:
+                    print(f"  epoch {row['epoch']:4d}  val AUROC recon {100 * row['val_auroc_recon']:5.1f}  "
+                          f"latent {100 * row.get('val_auroc_latent', float('nan')):5.1f}  D loss {row['loss_d']:.3f}", flush=True)
     print(f"mean AUROC {np.mean(aurocs):.1f} +- {np.std(aurocs):.1f} over {len(aurocs)} pair(s); "
           f"paper {PAPER_MEAN} +- {PAPER_STD} over 90 pairs")
 

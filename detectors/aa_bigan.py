@@ -49,6 +49,16 @@ Scores: reconstruction error sum((G(E(x)) - x)^2) over the 32x32 image ("recon")
 keeps the best epoch's weights and the better score; without one the score is "recon" (the
 paper's choice for most image sets) and the final epoch's weights are kept.
 
+BatchNorm at scoring time: every group of samples (x+, x-, z) passes a net in its own call, so
+in training each group is normalised by its own batch statistics, as the losses require. The
+running statistics that eval-mode scoring uses must describe the unlabelled data, though, and a
+plain E(x-) call would move E's running statistics about halfway towards the small anomaly batch
+(each call moves them by the momentum, whatever the batch size). E(x-) therefore runs with its
+BatchNorm momentum at 0 (batch statistics used, running statistics untouched). Measured on MNIST
+3-vs-rest (2,000 normals, 15 epochs): validation AUROC of the recon score 64.9 with the plain
+call, 77.8 without the anomaly batch in the running statistics. The method and the public code's
+description say nothing of this; it changes no training step, only the statistics used to score.
+
 Images: 28x28 inputs are resized to 32x32 inside the detector (bilinear, values stay in [0, 1]).
 Tables: MLP nets, see :mod:`detectors.networks.bigan`. Speed: data live on the device, batched
 scoring runs under inference mode, image tensors and nets use channels-last memory (oneDNN's
@@ -153,6 +163,22 @@ def _frozen(*modules: nn.Module) -> Iterator[None]:
     finally:
         for p, flag in zip(params, flags):
             p.requires_grad_(flag)
+
+
+@contextlib.contextmanager
+def _running_stats_kept(module: nn.Module) -> Iterator[None]:
+    """BatchNorm layers of ``module`` normalise by the batch as usual but leave their running
+    statistics unchanged inside the block (momentum 0): used for the small batch of collected
+    anomalies, so that the statistics used at scoring time are those of the unlabelled data."""
+    layers = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in layers]
+    for m in layers:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum in zip(layers, momenta):
+            m.momentum = momentum
 
 
 @register("aa-bigan")
@@ -339,10 +365,18 @@ class AABiGAN(TorchDetector):
         """E and G outputs of one iteration (with graph); valid until E or G takes a step."""
         with self._autocast():
             ep = self.encoder_(xp)
-            en = self.encoder_(xn) if xn is not None else None
+            en = self._encode_anomalies(xn)
             gz = self.generator_(z)
             rec = self.generator_(ep)
         return ep, en, gz, rec
+
+    def _encode_anomalies(self, xn: torch.Tensor | None) -> torch.Tensor | None:
+        """E(x-) with the batch statistics of x- (as every group gets its own BatchNorm batch) but
+        without moving E's running statistics towards the anomalies (see the module docstring)."""
+        if xn is None:
+            return None
+        with _running_stats_kept(self.encoder_):
+            return self.encoder_(xn)
 
     def _update_d(self, xp, xn, ep, en, z, gz, rec) -> float:
         detach = (lambda t: None if t is None else t.detach())
@@ -378,7 +412,7 @@ class AABiGAN(TorchDetector):
         self._opt_e.zero_grad(set_to_none=True)
         with _frozen(self.d_xz_, self.d_xx_, self.generator_), self._autocast():
             ep = self.encoder_(xp)
-            en = self.encoder_(xn) if xn is not None else None
+            en = self._encode_anomalies(xn)
             rec = self.generator_(ep)  # G just changed: a fresh pass
             loss_e = self._e_terms("E", xp, xn, ep, en) + self._cycle("E", xp, xn, rec)
             loss_e.backward()

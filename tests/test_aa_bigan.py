@@ -221,3 +221,22 @@ def test_channels_last_is_a_layout_not_a_different_model():
     assert conv.dim() == 4 and conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
     np.testing.assert_allclose(fast.decision_scores_, plain.decision_scores_, rtol=1e-3)
     assert np.std(fast.decision_scores_) > 0
+
+
+def test_anomaly_batch_leaves_encoder_running_stats_alone():
+    """E(x-) normalises by the anomaly batch's own statistics (as in training) but does not pull
+    E's BatchNorm running statistics, which scoring uses, towards the collected anomalies."""
+    X, y = gaussian_task()
+    det = AABiGAN(**TINY).fit(X, y)
+    det._set_train(True)
+    bns = [m for m in det.encoder_.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert bns
+    before = [(m.running_mean.clone(), m.running_var.clone(), m.momentum) for m in bns]
+    xn = torch.as_tensor(X[y == 1] + 5.0)
+    with torch.no_grad():
+        kept = det._encode_anomalies(xn)
+        for (mean, var, momentum), m in zip(before, bns):
+            assert torch.equal(m.running_mean, mean) and torch.equal(m.running_var, var) and m.momentum == momentum
+        plain = det.encoder_(xn)  # an ordinary train-mode call: same values, but moves the statistics
+    torch.testing.assert_close(kept, plain)
+    assert not torch.equal(bns[0].running_mean, before[0][0])
