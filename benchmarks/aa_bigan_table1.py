@@ -10,10 +10,13 @@ Full size on a GPU:
 Small on a CPU (e.g. three pairs, 5 epochs, 1,000 normals, 2,000 test images):
     python benchmarks/aa_bigan_table1.py --pairs 0:1,3:5,7:9 --epochs 5 --max-train-normals 1000 --max-test 2000
 Prints per-pair AUROC (with the chosen epoch and score) and mean +- std next to the paper's number.
+``--csv FILE`` appends one row per finished pair (flushed at once) and skips the pairs FILE already
+holds for the same settings, so a long run that is interrupted resumes where it stopped.
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import time
 from pathlib import Path
@@ -26,6 +29,39 @@ sys.path.insert(0, str(ROOT))
 PAPER_MEAN, PAPER_STD = 97.8, 2.0
 GAMMA_L = 0.05
 DATASET = "mnist"
+CSV_SETTINGS = ("epochs", "selection", "eval_every", "max_train_normals", "max_test", "seed")
+CSV_COLUMNS = ("normal", "known", *CSV_SETTINGS, "auroc", "selected_epoch", "epochs_run", "selected_score", "seconds")
+
+
+def _settings(args: argparse.Namespace) -> dict[str, str]:
+    return {key: str(getattr(args, key)) for key in CSV_SETTINGS}
+
+
+def load_done(path: Path | None, settings: dict[str, str]) -> dict[tuple[int, int], float]:
+    """AUROCs of the pairs a CSV already holds for these settings (a torn last line is ignored)."""
+    if path is None or not path.exists():
+        return {}
+    done = {}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                if all(row[k] == v for k, v in settings.items()):
+                    done[(int(row["normal"]), int(row["known"]))] = float(row["auroc"])
+            except (KeyError, TypeError, ValueError):
+                continue
+    return done
+
+
+def append_row(path: Path, row: dict) -> None:
+    new = not path.exists() or path.stat().st_size == 0
+    torn = not new and path.read_bytes()[-1:] != b"\n"  # a run killed mid-write left half a line
+    with path.open("a", newline="") as f:
+        if torn:
+            f.write("\n")
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
 
 
 def parse_pairs(spec: str) -> list[tuple[int, int]]:
@@ -47,6 +83,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--history", action="store_true",
                         help="also print each evaluated epoch: validation AUROC of both scores and the mean D loss")
+    parser.add_argument("--csv", type=Path, default=None,
+                        help="append one row per pair here and skip pairs already stored for the same settings")
     parser.add_argument("--seed", type=int, default=0, help="repetition index of the experiment")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
     args = parser.parse_args()
@@ -65,7 +103,12 @@ def main() -> None:
     print(f"AA-BiGAN, {DATASET}, gamma_l={GAMMA_L}, epochs={args.epochs}, selection={args.selection}, "
           f"max_train_normals={args.max_train_normals}, max_test={args.max_test}, device={args.device}")
     aurocs = []
+    done = load_done(args.csv, _settings(args))
     for normal, known in parse_pairs(args.pairs):
+        if (normal, known) in done:
+            aurocs.append(done[(normal, known)])
+            print(f"normal {normal} known {known}: AUROC {done[(normal, known)]:5.1f}  (stored in {args.csv})", flush=True)
+            continue
         exp = Experiment(DATASET, normal, known, k_l=1, gamma_l=GAMMA_L, gamma_p=0.0, seed=args.seed,
                          max_train_normals=args.max_train_normals, max_test=args.max_test)
         split = make_split(data, exp, policy)
@@ -81,6 +124,11 @@ def main() -> None:
               f"score {info['selected_score']}, {info['batch_normal']}+{info['batch_anomaly']} per batch, "
               f"train {split.info['n_train']}, test {split.info['n_test']}, {time.perf_counter() - start:.0f} s)",
               flush=True)
+        if args.csv is not None:
+            append_row(args.csv, {"normal": normal, "known": known, **_settings(args), "auroc": round(auc, 4),
+                                  "selected_epoch": info["selected_epoch"], "epochs_run": info["epochs_run"],
+                                  "selected_score": info["selected_score"],
+                                  "seconds": round(time.perf_counter() - start, 1)})
         if args.history:
             for row in det.history_:
                 if "val_auroc_recon" in row:
