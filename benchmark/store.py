@@ -92,28 +92,37 @@ class ResultsStore:
         missing = set(COLUMNS) - set(row)
         if missing:
             raise ValueError(f"row lacks columns {sorted(missing)}")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        new_file = not self.path.exists() or self.path.stat().st_size == 0
-        if new_file:
-            writer.writerow(COLUMNS)
-        writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
-        data = buffer.getvalue().encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_csv_row(self.path, COLUMNS, row)
 
     def _repair(self) -> None:
-        """Cut a partial last line left by a run killed inside a write."""
-        if not self.path.exists():
-            return
-        with open(self.path, "rb+") as handle:
-            data = handle.read()
-            if data and not data.endswith(b"\n"):
-                handle.truncate(data.rfind(b"\n") + 1)
+        cut_partial_line(self.path)
+
+
+def append_csv_row(path: Path, columns: tuple[str, ...], row: dict[str, Any]) -> None:
+    """Append ``row`` (header first when the file is new or empty) with a single ``write`` on a
+    file opened in append mode, then fsync: a kill at any moment leaves whole rows only, bar a
+    partial last line that :func:`cut_partial_line` removes."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if not path.exists() or path.stat().st_size == 0:
+        writer.writerow(columns)
+    writer.writerow(["" if row[c] is None else row[c] for c in columns])
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, buffer.getvalue().encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def cut_partial_line(path: Path) -> None:
+    """Cut a partial last line left by a process killed inside a write."""
+    if not path.exists():
+        return
+    with open(path, "rb+") as handle:
+        data = handle.read()
+        if data and not data.endswith(b"\n"):
+            handle.truncate(data.rfind(b"\n") + 1)
 
 
 def check_output_dir(out_dir: Path) -> None:

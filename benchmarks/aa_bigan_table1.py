@@ -26,6 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmark.store import append_csv_row, cut_partial_line  # noqa: E402  (after the path insert)
+
 PAPER_MEAN, PAPER_STD = 97.8, 2.0
 GAMMA_L = 0.05
 DATASET = "mnist"
@@ -38,9 +40,10 @@ def _settings(args: argparse.Namespace) -> dict[str, str]:
 
 
 def load_done(path: Path | None, settings: dict[str, str]) -> dict[tuple[int, int], float]:
-    """AUROCs of the pairs a CSV already holds for these settings (a torn last line is ignored)."""
+    """AUROCs of the pairs a CSV already holds for these settings (after cutting a torn last line)."""
     if path is None or not path.exists():
         return {}
+    cut_partial_line(path)
     done = {}
     with path.open(newline="") as f:
         for row in csv.DictReader(f):
@@ -50,18 +53,6 @@ def load_done(path: Path | None, settings: dict[str, str]) -> dict[tuple[int, in
             except (KeyError, TypeError, ValueError):
                 continue
     return done
-
-
-def append_row(path: Path, row: dict) -> None:
-    new = not path.exists() or path.stat().st_size == 0
-    torn = not new and path.read_bytes()[-1:] != b"\n"  # a run killed mid-write left half a line
-    with path.open("a", newline="") as f:
-        if torn:
-            f.write("\n")
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
 
 
 def parse_pairs(spec: str) -> list[tuple[int, int]]:
@@ -125,10 +116,10 @@ def main() -> None:
               f"train {split.info['n_train']}, test {split.info['n_test']}, {time.perf_counter() - start:.0f} s)",
               flush=True)
         if args.csv is not None:
-            append_row(args.csv, {"normal": normal, "known": known, **_settings(args), "auroc": round(auc, 4),
-                                  "selected_epoch": info["selected_epoch"], "epochs_run": info["epochs_run"],
-                                  "selected_score": info["selected_score"],
-                                  "seconds": round(time.perf_counter() - start, 1)})
+            append_csv_row(args.csv, CSV_COLUMNS, {
+                "normal": normal, "known": known, **_settings(args), "auroc": round(auc, 4),
+                "selected_epoch": info["selected_epoch"], "epochs_run": info["epochs_run"],
+                "selected_score": info["selected_score"], "seconds": round(time.perf_counter() - start, 1)})
         if args.history:
             for row in det.history_:
                 if "val_auroc_recon" in row:
