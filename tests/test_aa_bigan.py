@@ -14,6 +14,7 @@ import detectors.aa_bigan as aab
 from detectors.aa_bigan import AABiGAN, anomaly_batch_size
 from detectors.networks import bigan
 from detectors.registry import available_detectors
+from tests.helpers import random_mnist_task
 
 TINY = dict(epochs=1, batch_size=32, device="cpu", random_state=0, eval_every=None, arch="cardio")
 
@@ -184,13 +185,8 @@ def test_image_nets_shapes():
 
 def test_learns_mnist_zero_vs_rest(mnist):
     """Digit 0 normal, a few 1s collected; 28x28 inputs are resized inside; AUROC floor on the test set."""
-    rng = np.random.default_rng(0)
-    normal = rng.choice(np.flatnonzero(mnist.y_train == 0), 400, replace=False)
-    known = rng.choice(np.flatnonzero(mnist.y_train == 1), 20, replace=False)
-    X = np.concatenate([mnist.X_train[normal], mnist.X_train[known]])
-    y = np.r_[np.zeros(len(normal)), np.ones(len(known))].astype(np.int64)
-    test = rng.choice(len(mnist.X_test), 1000, replace=False)
-    X_test, y_test = mnist.X_test[test], (mnist.y_test[test] != 0).astype(int)
+    X, y, X_test, digits = random_mnist_task(mnist, 400, 20, 1000)
+    y_test = (digits != 0).astype(int)
     det = AABiGAN(epochs=4, batch_size=100, device="cpu", random_state=0, eval_every=None, arch="mnist").fit(X, y)
     scores = det._score_candidates(torch.as_tensor(X_test))
     assert all(np.std(s) > 0 for s in scores.values())
