@@ -1,13 +1,12 @@
 """Seconds per training epoch and peak memory of AA-BiGAN in the paper's MNIST setting.
 
-Setting (method.md §4): normal digit 0 (5,923 training images), known anomaly digit 1 at
+Setting (docs/methods.md §4): normal digit 0 (5,923 training images), known anomaly digit 1 at
 gamma_l = .05 (311 collected anomalies), batch 200 normals + 10 anomalies, 32x32 nets, latent 100.
 Modes, each run in its own process so that ``ru_maxrss`` is its own peak:
 
-- ``joint``: the detector's default (D step, then one joint G+E step; E/G forward shared;
-  channels-last images and nets).
-- ``joint-nchw``: the same with the default NCHW memory format (``channels_last=False``).
-- ``separate``: ``joint_ge=False``, the public code's separate G and E steps.
+- ``default``: the detector's default (one E and G forward pass per iteration serves the D step
+  and the G and E steps; channels-last images and nets).
+- ``nchw``: the same with the default NCHW memory format (``channels_last=False``).
 - ``public``: an emulation of the public code's per-iteration work on today's torch (NCHW): every
   step (D, G, E) recomputes all forward passes with a full graph and back-propagates into every
   network (no weight freezing, no shared forward). The "before" of the speed goal.
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 NORMAL, KNOWN, GAMMA_L = 0, 1, 0.05
-MODES = ("joint", "joint-nchw", "separate", "public")
+MODES = ("default", "nchw", "public")
 
 
 def _split(data_dir: str):
@@ -72,25 +71,25 @@ def _detector_class(mode: str, max_iterations: int | None):
             self.epoch_seconds_ = getattr(self, "epoch_seconds_", []) + [time.perf_counter() - start]
             return out
 
-        def _step_joint(self, xp, xn, z):
-            return self._step_public(xp, xn, z) if mode == "public" else super()._step_joint(xp, xn, z)
+        def _step(self, xp, xn, z):
+            return self._step_public(xp, xn, z) if mode == "public" else super()._step(xp, xn, z)
 
         def _step_public(self, xp, xn, z):
-            """The public code's work per iteration: three steps, each with all forward passes."""
+            """The public code's work per iteration: three steps, each with all forward passes and
+            back-propagation into every network."""
             losses = {}
-            for phase, opt in (("D", self._opt_d), ("G", self._opt_g), ("E", self._opt_e)):
+            for phase, opt in (("d", self._opt_d), ("g", self._opt_g), ("e", self._opt_e)):
                 with self._autocast():
-                    ep, en, gz, rec = self._forward_eg(xp, xn, z)
-                    if phase == "D":
-                        loss = self._d_loss(xp, xn, ep.detach(), en.detach(), z, gz.detach(), rec.detach())
+                    batch = self._forward(xp, xn, z)
+                    if phase == "d":
+                        loss = self._d_losses(self._d_terms(batch))["d"]
                     else:
-                        loss = self._g_terms(phase, z, gz) + self._e_terms(phase, xp, xn, ep, en)
-                        loss = loss + self._cycle(phase, xp, xn, rec)
+                        loss = self._ge_losses(self._ge_terms(batch))[phase]
                 for o in (self._opt_d, self._opt_g, self._opt_e):
                     o.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                losses["loss_" + phase.lower()] = float(loss.detach())
+                losses["loss_" + phase] = loss.item()
             return losses
 
     return Timed
@@ -102,11 +101,10 @@ def run_one(mode: str, args) -> dict:
     torch.set_num_threads(args.threads)
     X, y = _split(args.data_dir)
     cls = _detector_class(mode, args.iterations)
-    det = cls(epochs=args.epochs, batch_size=200, joint_ge=(mode != "separate"), device=args.device,
-              random_state=0, eval_every=None, arch="mnist", amp=args.amp,
-              channels_last=mode not in ("joint-nchw", "public"))
+    det = cls(epochs=args.epochs, batch_size=200, device=args.device, random_state=0, eval_every=None,
+              arch="mnist", amp=args.amp, channels_last=mode not in ("nchw", "public"))
     det.fit(X, y)
-    n_iter = len(det._x_normal) // det.batch_normal_
+    n_iter = -(-len(det._x_normal) // det.batch_normal_)  # the last incomplete batch is kept
     done = min(n_iter, args.iterations or n_iter)
     per_epoch = [s * n_iter / done for s in det.epoch_seconds_]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

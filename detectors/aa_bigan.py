@@ -1,36 +1,43 @@
-"""AA-BiGAN (Tian, Su, Yin, IJCAI 2022): an anomaly-aware bidirectional GAN, method.md §4.
+"""AA-BiGAN (Tian, Su, Yin, IJCAI 2022): an anomaly-aware bidirectional GAN, docs/methods.md §4.
 
 A least-squares BiGAN (encoder E: x -> z, generator G: z -> x, discriminator D_xz on (x, z)
 pairs) plus an ALICE-style image-pair discriminator D_xx, made anomaly-aware by a third target
-for the pairs of collected anomalies:
+for the pairs of collected anomalies. The loss terms, each the mean over its own mini-batch
+(names as in :meth:`AABiGAN._d_terms` and :meth:`AABiGAN._ge_terms`):
 
-    D:    (D_xz(x+, E x+) - a)^2 + (D_xz(x-, E x-) - m)^2 + (D_xz(G z, z) - b)^2
-        + (D_xx(x+, x+) - a)^2  + (D_xx(x-, x-) - m)^2  + (D_xx(x+, G E x+) - b)^2
-    G, E: (D_xz(x+, E x+) - c)^2 + (D_xz(x-, E x-) - c)^2 + (D_xz(G z, z) - c)^2
-        + w [(D_xx(x+, x+) - c)^2 + (D_xx(x-, x-) - c)^2 + (D_xx(x+, G E x+) - c)^2]
+    term                 D target   G/E target   moves (G/E phase)
+    xz/normal            a          c            E
+    xz/anomaly           m          c            E
+    xz/generated         b          c            G
+    xx/normal            a          c * w        nothing (no G or E output in the pair)
+    xx/anomaly           m          c * w        nothing
+    xx/reconstruction    b          c * w        G and E (through G(E(x+)))
 
-a = 1, b = 0, m = (a + b) / 2 = 0.5, c = 0.75; every term is the mean over its own mini-batch;
-the cycle weight w is 1/3 (1/2 in the unsupervised variant, which drops both anomaly terms and
-is what runs when y holds no 1s). Every term goes through the module-level :func:`least_squares`
-(one place to read, and a seam for tests that record the targets and weights).
+a = 1, b = 0, m = (a + b) / 2 = 0.5, c = 0.75; the cycle weight w is 1/3 (1/2 in the
+unsupervised variant, which drops both anomaly terms and is what runs when y holds no 1s).
+D minimises the sum of its six terms (both heads, one optimizer). G minimises
+:data:`G_TERMS` and E minimises :data:`E_TERMS`, as in the authors' code: each network gets the
+gradient of its own loss only (``backward(inputs=...)``), so that, for example, the generated-pair
+term does not reach E through the BatchNorm statistics G shares between E(x+) and z. The
+reconstruction term of the cycle part is the only D_xx term that depends on G and E, and it must
+carry its gradient into both: without it D_xx wins (its loss falls to about 0.02 after two MNIST
+epochs instead of about 0.2), reconstructions stop improving and the validation AUROC peaks
+after one or two epochs. ``tests/test_aa_bigan.py`` checks term by term which networks move.
 
-Update order per iteration, as in the public code: D (both heads, one optimizer), then G and E.
-``joint_ge=True`` (default) updates G and E together on the sum above, as the paper's equation
-writes min over (G, E); ``joint_ge=False`` keeps the public code's separate G step
-((D_xz(Gz, z) - c)^2 + cycle) and then E step (the two encoder terms + cycle), the E step with a
-fresh G(E(x)) since G has just changed. Nothing is differentiated through a graph built before
-the optimizer step of a network in that graph: E and G outputs computed at the start of an
-iteration are reused by the D step (detached) and by the joint G/E step, which is exact because
-the D step changes no weight of E or G; D is always run afresh after its own step. (The public
-code reused a graph across an optimizer step, which only worked on torch 1.1.) The D_xx terms on
-(x+, x+) and (x-, x-) carry no gradient for G and E; in the G/E loss they are evaluated without
-a graph, only to report the loss the paper writes. The D_xx tower of the first image runs once per
-batch of x+ and serves both pairs (x+, x+) and (x+, G E x+): same batch, same BatchNorm
-statistics, so the values are exactly those of two separate calls.
+Batch composition (public code): per iteration E runs once on the concatenation [x+, x-] and G
+once on [E(x+), z], so their BatchNorm layers normalise normals with collected anomalies, and
+encoded with random codes, and their running statistics (used at scoring time) see those mixed
+batches; each discriminator is called once per group of pairs. Measured on MNIST 0 vs 1 (the
+reference cell of ``benchmarks/aa_bigan_reference.py``), calling E and G once per group instead
+collapses the latent score. One forward pass of E and G serves the D step (detached) and the
+G and E steps; D runs afresh after its own step. G and E take their steps from gradients at the
+same weights; the public code's E step back-propagated through activations computed before G's
+step with G's weights after it (a torch 1.1 artefact that today's torch refuses).
 
 Training (public code): Adam betas (0.5, 0.9), lr 1e-4 for G and E, 2.5e-5 for D, StepLR
-every 100 epochs x0.98, batch 200 normals per iteration (one epoch = one pass over the normals,
-last incomplete batch dropped) and a batch of collected anomalies cycled over X-. Anomaly batch
+every 100 epochs x0.98, batch 200 normals per iteration (one epoch = one pass over the normals;
+the last incomplete batch is kept, unless it holds a single sample, which BatchNorm cannot
+normalise) and a batch of collected anomalies cycled over X-. Anomaly batch
 size (public code, batch 200): MNIST / F-MNIST 50 at gamma_l .2, 22 at .1, 10 at .05, 22 at .01;
 CIFAR-10 50 at .01. gamma_l is derived from the labels, |X-| / (|X+| + |X-|), which inverts the
 protocol's count int(|X+| gamma_l / (1 - gamma_l)). A derived gamma_l within 10 % of a tabulated
@@ -41,38 +48,32 @@ int(batch_size * gamma_l / (1 - gamma_l)), at least 2 (BatchNorm needs two sampl
 
 Epochs: ``epochs=None`` (default) is the paper's value for the network family, from
 :data:`PAPER_EPOCHS` (200 for MNIST / F-MNIST, 1000 for CIFAR-10; 200 for tables); ``epoch_scale``
-in (0, 1] shortens a run to max(1, round(epochs * epoch_scale)) for quick experiments. Early stop (public code): after epoch
-300, stop when the smallest per-iteration D loss of an epoch falls below 0.015.
+in (0, 1] shortens a run to max(1, round(epochs * epoch_scale)) for quick experiments. Early stop
+(public code): after epoch 300, stop when an epoch's mean loss of either discriminator head falls
+below 0.015.
 
 Scores: reconstruction error sum((G(E(x)) - x)^2) over the 32x32 image ("recon") and latent norm
 ||E(x)|| ("latent"). With an ``eval_set`` the base class evaluates every ``eval_every`` epochs,
 keeps the best epoch's weights and the better score; without one the score is "recon" (the
 paper's choice for most image sets) and the final epoch's weights are kept.
 
-BatchNorm at scoring time: every group of samples (x+, x-, z) passes a net in its own call, so
-in training each group is normalised by its own batch statistics, as the losses require. The
-running statistics that eval-mode scoring uses must describe the unlabelled data, though, and a
-plain E(x-) call would move E's running statistics about halfway towards the small anomaly batch
-(each call moves them by the momentum, whatever the batch size). E(x-) therefore runs with its
-BatchNorm momentum at 0 (batch statistics used, running statistics untouched). Measured on MNIST
-3-vs-rest (2,000 normals, 15 epochs): validation AUROC of the recon score 64.9 with the plain
-call, 77.8 without the anomaly batch in the running statistics (same training losses); with
-best-epoch selection the test AUROC of 3 vs known 5 went from 89.8 to 93.2. The method and the public code's
-description say nothing of this; it changes no training step, only the statistics used to score.
+Parameters: ``epochs``, ``epoch_scale``, ``batch_size`` (normals per iteration), ``lr`` (G and E),
+``lr_d``, ``weight_decay``, the targets ``a``, ``b``, ``anomaly_target`` (None: (a + b) / 2) and
+``c``, ``anomaly_batch_size``, ``latent_dim``, ``amp``, ``channels_last``, ``device``,
+``random_state``, ``eval_every``, ``verbose``, ``arch``, ``contamination``.
 
 Images: 28x28 inputs are resized to 32x32 inside the detector (bilinear, values stay in [0, 1]).
-Tables: MLP nets, see :mod:`detectors.networks.bigan`. Speed: data live on the device, batched
-scoring runs under inference mode, image tensors and nets use channels-last memory (oneDNN's
-convolutions on CPU and cuDNN's on GPU are faster with it: about 23 % less time per MNIST epoch
-on a 2-core CPU, see ``benchmarks/aa_bigan_speed.py``), and
+Tables: MLP nets, see :mod:`detectors.networks.bigan`. The training set lives on the device as
+float32 tensors (32x32 images: about 24 MB per 6,000 MNIST images). Speed: batched scoring runs
+under inference mode, image tensors and nets use channels-last memory (oneDNN's convolutions on
+CPU and cuDNN's on GPU are faster with it, see ``benchmarks/aa_bigan_speed.py``), and
 ``amp=True`` runs forward passes in bfloat16 autocast on GPU (ignored on CPU).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
-from typing import ClassVar, Iterator
+from typing import ClassVar, Iterator, NamedTuple
 
 import numpy as np
 import torch
@@ -92,7 +93,7 @@ from .params import Interval, IsBool, IsNone
 from .registry import register
 from .torch_base import TorchDetector
 
-# -- configuration (method.md §4, AA-BiGAN public code) ------------------------------------
+# -- configuration (docs/methods.md §4, AA-BiGAN public code) ------------------------------------
 PAPER_EPOCHS = {"mnist": 200, "fmnist": 200, "cifar10": 1000}
 DEFAULT_EPOCHS = 200  # tables (no published value) and other image families
 ADAM_BETAS = (0.5, 0.9)
@@ -108,6 +109,11 @@ ANOMALY_BATCH_TABLE: dict[str, dict[float, int]] = {
 }
 ANOMALY_BATCH_MATCH = 0.1  # relative tolerance when matching a derived gamma_l to the table
 MIN_ANOMALY_BATCH = 2
+MIN_BATCH = 2  # train-mode BatchNorm needs two samples
+# the loss terms by name: D_xz's three pairs, then D_xx's three; which of them G and E minimise
+TERMS = ("xz/normal", "xz/generated", "xz/anomaly", "xx/normal", "xx/reconstruction", "xx/anomaly")
+G_TERMS = ("xz/generated", "xx/normal", "xx/reconstruction", "xx/anomaly")
+E_TERMS = ("xz/normal", "xz/anomaly", "xx/normal", "xx/reconstruction", "xx/anomaly")
 CYCLE_WEIGHT = 1.0 / 3.0
 CYCLE_WEIGHT_UNSUPERVISED = 1.0 / 2.0
 EARLY_STOP_AFTER_EPOCH = 300
@@ -119,8 +125,8 @@ SCORES = ("recon", "latent")
 def least_squares(phase: str, term: str, output: torch.Tensor, target: float, weight: float = 1.0) -> torch.Tensor:
     """``weight * mean((output - target)^2)``: one expectation of the losses, over its own batch.
 
-    ``phase`` ("D", "GE", "G" or "E") and ``term`` (e.g. "xz/anomaly") name the term; they do
-    not change the value and exist so that tests can record which target and weight each term got.
+    ``phase`` ("D" or "GE") and ``term`` (e.g. "xz/anomaly") name the term; they do not change
+    the value and exist so that tests can see which target and weight each term got.
     """
     return weight * (output.float() - target).pow(2).mean()
 
@@ -138,6 +144,11 @@ def anomaly_batch_size(gamma_l: float, arch: str, batch_size: int, n_anomalies: 
     return int(min(max(size, MIN_ANOMALY_BATCH), n_anomalies)) if n_anomalies >= MIN_ANOMALY_BATCH else MIN_ANOMALY_BATCH
 
 
+def _total(terms: dict[str, torch.Tensor], names: tuple[str, ...]) -> torch.Tensor:
+    """The sum of the named terms that are present (the anomaly terms exist only with x-)."""
+    return sum(terms[name] for name in names if name in terms)
+
+
 class _Cycler:
     """Endless shuffled batches over ``n`` indices (a new permutation after each pass)."""
 
@@ -152,39 +163,27 @@ class _Cycler:
         return out.to(self.device)
 
 
-@contextlib.contextmanager
-def _frozen(*modules: nn.Module) -> Iterator[None]:
-    """No weight gradients for ``modules`` inside the block (inputs still get theirs)."""
-    params = [p for m in modules for p in m.parameters()]
-    flags = [p.requires_grad for p in params]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in zip(params, flags):
-            p.requires_grad_(flag)
+class _Batch(NamedTuple):
+    """One iteration's inputs and the E / G outputs computed from them (with their graph)."""
 
+    xp: torch.Tensor            # normals x+
+    xn: torch.Tensor | None     # collected anomalies x- (None in the unsupervised variant)
+    z: torch.Tensor             # random codes
+    ep: torch.Tensor            # E(x+)
+    en: torch.Tensor | None     # E(x-)
+    gz: torch.Tensor            # G(z)
+    rec: torch.Tensor           # G(E(x+))
 
-@contextlib.contextmanager
-def _running_stats_kept(module: nn.Module) -> Iterator[None]:
-    """BatchNorm layers of ``module`` normalise by the batch as usual but leave their running
-    statistics unchanged inside the block (momentum 0): used for the small batch of collected
-    anomalies, so that the statistics used at scoring time are those of the unlabelled data."""
-    layers = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in layers]
-    for m in layers:
-        m.momentum = 0.0
-    try:
-        yield
-    finally:
-        for m, momentum in zip(layers, momenta):
-            m.momentum = momentum
+    def detached(self) -> "_Batch":
+        return _Batch(*(None if t is None else t.detach() for t in self))
 
 
 @register("aa-bigan")
 class AABiGAN(TorchDetector):
-    """Anomaly-aware bidirectional GAN; semi-supervised with collected anomalies, unsupervised without."""
+    """Anomaly-aware bidirectional GAN; semi-supervised with collected anomalies, unsupervised without.
+
+    The parameters are listed in the module docstring.
+    """
 
     default_score: ClassVar[str] = "recon"
     test_params: ClassVar[dict] = {"epochs": 2, "batch_size": 64, "eval_every": 1}
@@ -198,7 +197,6 @@ class AABiGAN(TorchDetector):
         "anomaly_target": [Interval(numbers.Real), IsNone()],
         "anomaly_batch_size": [Interval(numbers.Integral, 1, None), IsNone()],
         "latent_dim": [Interval(numbers.Integral, 1, None), IsNone()],
-        "joint_ge": [IsBool()],
         "amp": [IsBool()],
         "channels_last": [IsBool()],
     }
@@ -206,7 +204,7 @@ class AABiGAN(TorchDetector):
     def __init__(self, *, epochs: int | None = None, epoch_scale: float = 1.0, batch_size: int = REFERENCE_BATCH,
                  lr: float = LR_GE, lr_d: float = LR_D, weight_decay: float = 0.0,
                  a: float = 1.0, b: float = 0.0, anomaly_target: float | None = None, c: float = 0.75,
-                 anomaly_batch_size: int | None = None, latent_dim: int | None = None, joint_ge: bool = True,
+                 anomaly_batch_size: int | None = None, latent_dim: int | None = None,
                  amp: bool = False, channels_last: bool = True, device: str = "auto", random_state: int | None = None,
                  eval_every: int | None = 1, verbose: bool = False, arch: str = "auto", contamination: float = 0.1):
         self.epochs = epochs
@@ -221,7 +219,6 @@ class AABiGAN(TorchDetector):
         self.c = c
         self.anomaly_batch_size = anomaly_batch_size
         self.latent_dim = latent_dim
-        self.joint_ge = joint_ge
         self.amp = amp
         self.channels_last = channels_last
         self.device = device
@@ -265,8 +262,8 @@ class AABiGAN(TorchDetector):
         self._x_normal = self._prepare(X[~anomalous])
         self._x_anom = self._prepare(X[anomalous])
         n_pos, n_neg = len(self._x_normal), len(self._x_anom)
-        if n_pos < 2:
-            raise ValueError(f"AABiGAN needs at least 2 unlabelled (normal) samples; got {n_pos}")
+        if n_pos < MIN_BATCH:
+            raise ValueError(f"AABiGAN needs at least {MIN_BATCH} unlabelled (normal) samples; got {n_pos}")
         self.gamma_l_ = n_neg / (n_pos + n_neg)
         self.supervised_ = n_neg > 0
         self.batch_normal_ = int(min(self.batch_size, n_pos))
@@ -282,7 +279,7 @@ class AABiGAN(TorchDetector):
         self.fit_info_.update(
             variant="semi-supervised" if self.supervised_ else "unsupervised",
             gamma_l=self.gamma_l_, batch_normal=self.batch_normal_, batch_anomaly=self.batch_anomaly_,
-            cycle_weight=self.cycle_weight_, epochs_planned=self.epochs_planned_, joint_ge=self.joint_ge,
+            cycle_weight=self.cycle_weight_, epochs_planned=self.epochs_planned_,
             targets=dict(a=self.a, b=self.b, anomaly=self._m, c=self.c), arch=self.arch_,
         )
 
@@ -301,128 +298,103 @@ class AABiGAN(TorchDetector):
         return z.to(self.device_)
 
     # -- losses ------------------------------------------------------------------------
-    def _d_loss(self, xp, xn, ep, en, z, gz, rec) -> torch.Tensor:
-        """Discriminator loss on detached E/G outputs; anomaly terms only when xn is given."""
+    def _forward(self, xp: torch.Tensor, xn: torch.Tensor | None, z: torch.Tensor) -> _Batch:
+        """E once on [x+, x-] and G once on [E(x+), z] (the public code's batch composition)."""
+        n = len(xp)
+        with self._autocast():
+            e_all = self.encoder_(xp if xn is None else torch.cat([xp, xn]))
+            ep = e_all[:n]
+            g_all = self.generator_(torch.cat([ep, z]))
+        return _Batch(xp, xn, z, ep, None if xn is None else e_all[n:], g_all[n:], g_all[:n])
+
+    def _pair_terms(self, phase: str, batch: _Batch, targets: dict[str, float], weights: dict[str, float]
+                    ) -> dict[str, torch.Tensor]:
+        """The six least-squares terms of one phase, by name, each with its own target and weight.
+        D_xx's first tower runs once for both pairs that start with x+ (same batch: exact)."""
+        xp, xn = batch.xp, batch.xn
+        outputs = {"xz/normal": self.d_xz_(xp, batch.ep), "xz/generated": self.d_xz_(batch.gz, batch.z)}
+        fa = self.d_xx_.tower_a(xp)
+        outputs["xx/normal"] = self.d_xx_.pair(fa, self.d_xx_.tower_b(xp))
+        outputs["xx/reconstruction"] = self.d_xx_.pair(fa, self.d_xx_.tower_b(batch.rec))
+        if xn is not None:
+            outputs["xz/anomaly"] = self.d_xz_(xn, batch.en)
+            outputs["xx/anomaly"] = self.d_xx_(xn, xn)
+        return {term: least_squares(phase, term, out, targets[term], weights.get(term, 1.0))
+                for term, out in outputs.items()}
+
+    def _d_terms(self, batch: _Batch) -> dict[str, torch.Tensor]:
+        """D's terms on detached E / G outputs: gradients reach D_xz and D_xx only."""
         a, b, m = self.a, self.b, self._m
-        loss = least_squares("D", "xz/normal", self.d_xz_(xp, ep), a)
-        loss = loss + least_squares("D", "xz/generated", self.d_xz_(gz, z), b)
-        fa = self.d_xx_.tower_a(xp)  # shared by both pairs that start with x+ (same batch: exact)
-        loss = loss + least_squares("D", "xx/normal", self.d_xx_.pair(fa, self.d_xx_.tower_b(xp)), a)
-        loss = loss + least_squares("D", "xx/reconstruction", self.d_xx_.pair(fa, self.d_xx_.tower_b(rec)), b)
-        if xn is not None:
-            loss = loss + least_squares("D", "xz/anomaly", self.d_xz_(xn, en), m)
-            loss = loss + least_squares("D", "xx/anomaly", self.d_xx_(xn, xn), m)
-        return loss
+        targets = {"xz/normal": a, "xz/generated": b, "xz/anomaly": m,
+                   "xx/normal": a, "xx/reconstruction": b, "xx/anomaly": m}
+        return self._pair_terms("D", batch.detached(), targets, {})
 
-    def _cycle(self, phase: str, xp, xn, rec) -> torch.Tensor:
-        """The D_xx part of the G/E losses, weighted; the (x, x) pairs carry no G/E gradient."""
-        c, w = self.c, self.cycle_weight_
-        with torch.no_grad():
-            fa = self.d_xx_.tower_a(xp)  # constant for G and E, shared by both x+ pairs
-        loss = least_squares(phase, "xx/reconstruction", self.d_xx_.pair(fa, self.d_xx_.tower_b(rec)), c, w)
-        with torch.no_grad():
-            loss = loss + least_squares(phase, "xx/normal", self.d_xx_.pair(fa, self.d_xx_.tower_b(xp)), c, w)
-            if xn is not None:
-                loss = loss + least_squares(phase, "xx/anomaly", self.d_xx_(xn, xn), c, w)
-        return loss
+    def _ge_terms(self, batch: _Batch) -> dict[str, torch.Tensor]:
+        """G's and E's terms: every pair towards c, the D_xx ("cycle") terms weighted."""
+        w = self.cycle_weight_
+        return self._pair_terms("GE", batch, dict.fromkeys(TERMS, self.c), {t: w for t in TERMS if t.startswith("xx/")})
 
-    def _g_terms(self, phase: str, z, gz) -> torch.Tensor:
-        return least_squares(phase, "xz/generated", self.d_xz_(gz, z), self.c)
+    @staticmethod
+    def _d_losses(terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """D's loss, the sum of its six terms (both heads step together), and each head's part
+        (for the history only)."""
+        return {"d": _total(terms, TERMS), "d_xz": _total(terms, TERMS[:3]), "d_xx": _total(terms, TERMS[3:])}
 
-    def _e_terms(self, phase: str, xp, xn, ep, en) -> torch.Tensor:
-        loss = least_squares(phase, "xz/normal", self.d_xz_(xp, ep), self.c)
-        if xn is not None:
-            loss = loss + least_squares(phase, "xz/anomaly", self.d_xz_(xn, en), self.c)
-        return loss
+    @staticmethod
+    def _ge_losses(terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """G's and E's losses as the public code writes them: G the generated pair and the
+        cycle, E the encoded pairs and the cycle."""
+        return {"g": _total(terms, G_TERMS), "e": _total(terms, E_TERMS)}
 
     # -- training ----------------------------------------------------------------------
     def _train_epoch(self, epoch: int, X: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         sums: dict[str, float] = {}
-        d_min = math.inf
         n_batches = 0
         for idx in self._normal_batches():
             xp = self._x_normal[idx]
             xn = self._x_anom[self._anomaly_cycler.take(self.batch_anomaly_)] if self.supervised_ else None
-            z = self._noise(len(idx))
-            step = self._step_joint if self.joint_ge else self._step_separate
-            losses = step(xp, xn, z)
-            d_min = min(d_min, losses["loss_d"])
+            losses = self._step(xp, xn, self._noise(len(idx)))
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
             n_batches += 1
         for scheduler in self._schedulers:
             scheduler.step()
-        out = {k: v / n_batches for k, v in sums.items()}
-        out["loss_d_min"] = d_min
-        return out
+        return {k: v / n_batches for k, v in sums.items()}
 
     def _normal_batches(self) -> Iterator[torch.Tensor]:
+        """One shuffled pass over the normals; the last incomplete batch is kept (public code)
+        unless it holds fewer than MIN_BATCH samples."""
         n, bs = len(self._x_normal), self.batch_normal_
         order = torch.randperm(n, generator=self._generator).to(self.device_)
-        for start in range(0, n - bs + 1, bs):  # one pass over the normals, incomplete batch dropped
-            yield order[start:start + bs]
+        for start in range(0, n, bs):
+            idx = order[start:start + bs]
+            if len(idx) >= MIN_BATCH:
+                yield idx
 
-    def _forward_eg(self, xp, xn, z):
-        """E and G outputs of one iteration (with graph); valid until E or G takes a step."""
-        with self._autocast():
-            ep = self.encoder_(xp)
-            en = self._encode_anomalies(xn)
-            gz = self.generator_(z)
-            rec = self.generator_(ep)
-        return ep, en, gz, rec
-
-    def _encode_anomalies(self, xn: torch.Tensor | None) -> torch.Tensor | None:
-        """E(x-) with the batch statistics of x- (as every group gets its own BatchNorm batch) but
-        without moving E's running statistics towards the anomalies (see the module docstring)."""
-        if xn is None:
-            return None
-        with _running_stats_kept(self.encoder_):
-            return self.encoder_(xn)
-
-    def _update_d(self, xp, xn, ep, en, z, gz, rec) -> float:
-        detach = (lambda t: None if t is None else t.detach())
+    def _step(self, xp: torch.Tensor, xn: torch.Tensor | None, z: torch.Tensor) -> dict[str, float]:
+        """One iteration: D steps on detached E / G outputs; then G and E each step on the gradient
+        of their own loss, from one graph (E and G have not changed since it was built; D is run
+        afresh after its step)."""
+        batch = self._forward(xp, xn, z)
         self._opt_d.zero_grad(set_to_none=True)
         with self._autocast():
-            loss = self._d_loss(xp, xn, detach(ep), detach(en), z, detach(gz), detach(rec))
-        loss.backward()
+            d = self._d_losses(self._d_terms(batch))
+        d["d"].backward()
         self._opt_d.step()
-        return float(loss.detach())
 
-    def _step_joint(self, xp, xn, z) -> dict[str, float]:
-        ep, en, gz, rec = self._forward_eg(xp, xn, z)
-        loss_d = self._update_d(xp, xn, ep, en, z, gz, rec)
-        # D has changed: fresh D passes; E and G have not, so their graph is still exact.
         self._opt_g.zero_grad(set_to_none=True)
         self._opt_e.zero_grad(set_to_none=True)
-        with _frozen(self.d_xz_, self.d_xx_), self._autocast():
-            loss = self._g_terms("GE", z, gz) + self._e_terms("GE", xp, xn, ep, en) + self._cycle("GE", xp, xn, rec)
-            loss.backward()
+        with self._autocast():
+            ge = self._ge_losses(self._ge_terms(batch))
+        ge["g"].backward(inputs=list(self.generator_.parameters()), retain_graph=True)
+        ge["e"].backward(inputs=list(self.encoder_.parameters()))
         self._opt_g.step()
         self._opt_e.step()
-        return {"loss_d": loss_d, "loss_ge": float(loss.detach())}
-
-    def _step_separate(self, xp, xn, z) -> dict[str, float]:
-        """The public code's order: D, then G, then E, each on a graph built after the previous step."""
-        ep, en, gz, rec = self._forward_eg(xp, xn, z)
-        loss_d = self._update_d(xp, xn, ep, en, z, gz, rec)
-        self._opt_g.zero_grad(set_to_none=True)
-        with _frozen(self.d_xz_, self.d_xx_, self.encoder_), self._autocast():
-            loss_g = self._g_terms("G", z, gz) + self._cycle("G", xp, xn, rec)
-            loss_g.backward()
-        self._opt_g.step()
-        self._opt_e.zero_grad(set_to_none=True)
-        with _frozen(self.d_xz_, self.d_xx_, self.generator_), self._autocast():
-            ep = self.encoder_(xp)
-            en = self._encode_anomalies(xn)
-            rec = self.generator_(ep)  # G just changed: a fresh pass
-            loss_e = self._e_terms("E", xp, xn, ep, en) + self._cycle("E", xp, xn, rec)
-            loss_e.backward()
-        self._opt_e.step()
-        return {"loss_d": loss_d, "loss_g": float(loss_g.detach()), "loss_e": float(loss_e.detach())}
+        return {"loss_" + name: loss.item() for name, loss in (*d.items(), *ge.items())}
 
     def _should_stop(self, epoch: int, losses: dict[str, float]) -> bool:
         done = epoch + 1
-        if done > EARLY_STOP_AFTER_EPOCH and losses["loss_d_min"] < EARLY_STOP_D_LOSS:
+        if done > EARLY_STOP_AFTER_EPOCH and min(losses["loss_d_xz"], losses["loss_d_xx"]) < EARLY_STOP_D_LOSS:
             self.fit_info_["early_stopped_at"] = done
             return True
         return False

@@ -1,7 +1,8 @@
 """What is special about AA-BiGAN: its loss targets and weights, its update order, the anomaly
-target learned by D, score selection, and that it learns (method.md §4)."""
+target learned by D, score selection, and that it learns (docs/methods.md §4)."""
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 
 import numpy as np
@@ -68,26 +69,16 @@ def test_loss_targets_unsupervised_and_custom(spy):
     assert spy[("GE", "xx/reconstruction")] == {(0.25, 0.5)} and spy[("GE", "xz/normal")] == {(0.25, 1.0)}
 
 
-def test_loss_targets_separate_steps(spy):
-    X, y = gaussian_task()
-    AABiGAN(**TINY, joint_ge=False, anomaly_target=0.3).fit(X, y)
-    assert spy[("D", "xz/anomaly")] == {(0.3, 1.0)}
-    assert set(term for phase, term in spy if phase == "G") == {"xz/generated", "xx/normal", "xx/reconstruction", "xx/anomaly"}
-    assert set(term for phase, term in spy if phase == "E") == {"xz/normal", "xz/anomaly", "xx/normal", "xx/reconstruction", "xx/anomaly"}
-    assert spy[("E", "xx/reconstruction")] == {(0.75, round(1 / 3, 6))}
-
-
 def test_each_expectation_is_its_own_batch_mean():
     out = torch.tensor([1.0, 1.0, 1.0, 3.0])
     assert aab.least_squares("D", "t", out, 1.0, 0.5).item() == pytest.approx(0.5 * 4.0 / 4)
 
 
 @pytest.mark.filterwarnings("ignore:Seems like `optimizer.step\\(\\)` has been overridden")
-@pytest.mark.parametrize("joint", [True, False])
-def test_update_order_and_fresh_d_passes(monkeypatch, joint):
-    """Per iteration: D steps first; every D pass of the G/E losses comes after D's step; with
-    separate steps E's step follows a G pass made after G's step. Autograd's version counters
-    would raise if any graph were differentiated after one of its weights was stepped."""
+def test_update_order_and_fresh_d_passes(monkeypatch):
+    """Per iteration: D steps first, then G and E; every D pass of the G/E losses comes after D's
+    step. Autograd's version counters would raise if a graph were differentiated after one of its
+    weights was stepped."""
     events: list[str] = []
     real_build = AABiGAN._build
 
@@ -103,16 +94,34 @@ def test_update_order_and_fresh_d_passes(monkeypatch, joint):
 
     monkeypatch.setattr(AABiGAN, "_build", build)
     X, y = gaussian_task(n_normal=64)
-    AABiGAN(**TINY, joint_ge=joint).fit(X, y)
+    AABiGAN(**TINY).fit(X, y)
     steps = [e for e in events if e.startswith("step")]
-    per_iter = ["step:d", "step:g", "step:e"]
-    assert steps == per_iter * 2  # 64 normals, batch 32
+    assert steps == ["step:d", "step:g", "step:e"] * 2  # 64 normals, batch 32
     first = events[: events.index("step:e") + 1]
     after_d = first[first.index("step:d"): first.index("step:g")]
     assert "fwd:d_xz" in after_d and "fwd:d_xx" in after_d
-    if not joint:
-        between = first[first.index("step:g"): first.index("step:e")]
-        assert "fwd:generator" in between and "fwd:encoder" in between
+
+
+@pytest.mark.parametrize("n_normal, sizes", [(70, [32, 32, 6]), (65, [32, 32])])
+def test_batch_composition(monkeypatch, n_normal, sizes):
+    """As in the public code: E runs once per iteration on [x+, x-] and G once on [E(x+), z], so
+    their BatchNorm layers see the mixed batches; the last incomplete batch of normals is kept
+    unless it holds a single sample."""
+    calls: dict[str, list[int]] = defaultdict(list)
+    real_build = AABiGAN._build
+
+    def build(self, X, y):
+        real_build(self, X, y)
+        for name in ("encoder", "generator"):
+            self._modules()[name].register_forward_hook(
+                lambda m, inp, out, n=name: calls[n].append(len(inp[0])) if m.training else None)
+
+    monkeypatch.setattr(AABiGAN, "_build", build)
+    X, y = gaussian_task(n_normal=n_normal)
+    det = AABiGAN(**TINY).fit(X, y)
+    k = det.batch_anomaly_
+    assert calls["encoder"] == [n + k for n in sizes]
+    assert calls["generator"] == [2 * n for n in sizes]
 
 
 def test_anomaly_batch_size_rule():
@@ -125,16 +134,17 @@ def test_anomaly_batch_size_rule():
 
 def test_anomaly_pairs_get_the_anomaly_target():
     """Trained with collected anomalies, D_xz gives their pairs values near (a+b)/2 = 0.5 and the
-    normal pairs values near a = 1, read as D sees them in training (train-mode BatchNorm in E,
-    each group in its own batch)."""
+    normal pairs values near a = 1, read as D sees them in training (train-mode BatchNorm in E, which
+    encodes a batch of normals and a batch of anomalies together)."""
     X, y = gaussian_task(n_normal=512, n_anomaly=64, seed=1)
     det = AABiGAN(epochs=30, batch_size=64, lr_d=1e-3, device="cpu", random_state=0, eval_every=None,
                   arch="cardio").fit(X, y)
     det._set_train(True)
     with torch.no_grad():
-        xn, xp = torch.as_tensor(X[y == 1]), torch.as_tensor(X[y == 0][:64])
-        d_anom = det.d_xz_(xn, det.encoder_(xn)).mean().item()
-        d_norm = det.d_xz_(xp, det.encoder_(xp)).mean().item()
+        xn, xp = torch.as_tensor(X[y == 1][:det.batch_anomaly_]), torch.as_tensor(X[y == 0][:64])
+        batch = det._forward(xp, xn, det._noise(64))
+        d_anom = det.d_xz_(xn, batch.en).mean().item()
+        d_norm = det.d_xz_(xp, batch.ep).mean().item()
     assert abs(d_anom - 0.5) < 0.1, d_anom
     assert abs(d_norm - 1.0) < 0.2, d_norm
 
@@ -222,20 +232,120 @@ def test_channels_last_is_a_layout_not_a_different_model():
     assert np.std(fast.decision_scores_) > 0
 
 
-def test_anomaly_batch_leaves_encoder_running_stats_alone():
-    """E(x-) normalises by the anomaly batch's own statistics (as in training) but does not pull
-    E's BatchNorm running statistics, which scoring uses, towards the collected anomalies."""
+# -- gradients: which loss term moves which network --------------------------------------------
+NETS = ("encoder", "generator", "d_xz", "d_xx")
+# (phase, term) -> the networks whose weights get a non-zero gradient from that term alone.
+# D phase: E and G outputs are detached, so each term reaches only its own head. G/E phase (G and
+# E are the networks stepped): the (x, x) pairs contain no E or G output; the generated pair
+# reaches E only through the BatchNorm statistics G shares between E(x+) and z, which the step
+# keeps out of E's update (E's loss does not contain that term, see test_step_applies_own_losses).
+MOVES = {
+    ("D", "xz/normal"): {"d_xz"}, ("D", "xz/generated"): {"d_xz"}, ("D", "xz/anomaly"): {"d_xz"},
+    ("D", "xx/normal"): {"d_xx"}, ("D", "xx/reconstruction"): {"d_xx"}, ("D", "xx/anomaly"): {"d_xx"},
+    ("GE", "xz/normal"): {"encoder"}, ("GE", "xz/anomaly"): {"encoder"},
+    ("GE", "xz/generated"): {"generator", "encoder"},
+    ("GE", "xx/reconstruction"): {"generator", "encoder"},
+    ("GE", "xx/normal"): set(), ("GE", "xx/anomaly"): set(),
+}
+
+
+def _params(det, name):
+    return list(det._modules()[name].parameters())
+
+
+def _grad_norms(loss, det) -> dict[str, float]:
+    """The norm of d loss / d weights for each network (0 where the loss does not depend on it)."""
+    out = {}
+    for name in NETS:
+        params = _params(det, name)
+        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True) if loss.requires_grad else [None]
+        out[name] = float(sum(g.pow(2).sum() for g in grads if g is not None)) ** 0.5
+    return out
+
+
+def _ready_detector(arch="cardio"):
+    """A detector after one short epoch (so that D is not at its initial values), in train mode,
+    with one fixed batch of normals, collected anomalies and codes."""
+    if arch == "cardio":
+        X, y = gaussian_task(n_normal=96)
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.random((72, 1, 28, 28), dtype=np.float32)
+        y = np.r_[np.zeros(64), np.ones(8)].astype(np.int64)
+    det = AABiGAN(**{**TINY, "arch": arch}).fit(X, y)
+    det._set_train(True)
+    xp, xn = det._x_normal[:16], det._x_anom[:4]
+    z = torch.randn(16, det.latent_dim_, generator=torch.Generator().manual_seed(1))
+    return det, xp, xn, z
+
+
+@pytest.mark.parametrize("arch", ["cardio", "mnist"])
+def test_each_term_moves_only_its_networks(arch):
+    """Every loss term, alone, on a tiny batch: non-zero gradient for the networks it must move,
+    exactly zero for the others (the MLP and the image nets)."""
+    det, xp, xn, z = _ready_detector(arch)
+    batch = det._forward(xp, xn, z)
+    terms = {("D", t): v for t, v in det._d_terms(batch).items()}
+    terms |= {("GE", t): v for t, v in det._ge_terms(batch).items()}
+    assert set(terms) == set(MOVES)
+    for key, loss in terms.items():
+        norms = _grad_norms(loss, det)
+        moved = {name for name, norm in norms.items() if norm > 0}
+        if key[0] == "GE":
+            moved -= {"d_xz", "d_xx"}  # D is not stepped in this phase
+        assert moved == MOVES[key], (key, norms)
+
+
+def test_step_applies_own_losses():
+    """The gradients the optimizers apply in one training step, from identical weights and batch,
+    equal those of each network's loss rebuilt from the terms: D the sum of all six, G its four
+    (generated pair and the three cycle terms), E its five (encoded pairs and the cycle). A term
+    that lost its graph on the way into a loss (e.g. summed under no_grad) makes this fail."""
+    det, xp, xn, z = _ready_detector()
+    twin = copy.deepcopy(det)
+    applied: dict[str, list[torch.Tensor]] = {}
+    for name, opt, nets in (("d", det._opt_d, ("d_xz", "d_xx")), ("g", det._opt_g, ("generator",)),
+                            ("e", det._opt_e, ("encoder",))):
+        real_step = opt.step
+
+        def step(*args, _name=name, _nets=nets, _real=real_step, **kwargs):
+            applied[_name] = [p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+                              for n in _nets for p in _params(det, n)]
+            return _real(*args, **kwargs)
+        opt.step = step
+    det._step(xp, xn, z)
+
+    batch = twin._forward(xp, xn, z)
+    d_params = _params(twin, "d_xz") + _params(twin, "d_xx")
+    d_terms = twin._d_terms(batch)
+    twin._opt_d.zero_grad()
+    sum(d_terms.values()).backward()
+    expected_d = [p.grad.clone() for p in d_params]
+    twin._opt_d.step()  # the same D step as det's: G and E now see the same D
+    ge = twin._ge_terms(batch)
+    expected = {
+        "d": expected_d,
+        "g": torch.autograd.grad(sum(ge[t] for t in aab.G_TERMS), _params(twin, "generator"), retain_graph=True),
+        "e": torch.autograd.grad(sum(ge[t] for t in aab.E_TERMS), _params(twin, "encoder"), retain_graph=True,
+                                    allow_unused=True),
+    }
+    for name in ("d", "g", "e"):
+        assert len(applied[name]) == len(expected[name])
+        for got, want in zip(applied[name], expected[name]):
+            want = torch.zeros_like(got) if want is None else want
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-7)
+    # the reconstruction term really reaches G and E through their losses
+    for net, loss in (("generator", sum(ge[t] for t in aab.G_TERMS)), ("encoder", sum(ge[t] for t in aab.E_TERMS))):
+        with_rec = _grad_norms(loss, twin)[net]
+        without = _grad_norms(loss - ge["xx/reconstruction"], twin)[net]
+        assert with_rec > 0 and abs(with_rec - without) > 1e-6 * with_rec, net
+
+
+def test_losses_reported_per_network():
+    """The history carries each network's epoch-mean loss, as the public code logs them."""
     X, y = gaussian_task()
     det = AABiGAN(**TINY).fit(X, y)
-    det._set_train(True)
-    bns = [m for m in det.encoder_.modules() if isinstance(m, torch.nn.BatchNorm1d)]
-    assert bns
-    before = [(m.running_mean.clone(), m.running_var.clone(), m.momentum) for m in bns]
-    xn = torch.as_tensor(X[y == 1] + 5.0)
-    with torch.no_grad():
-        kept = det._encode_anomalies(xn)
-        for (mean, var, momentum), m in zip(before, bns):
-            assert torch.equal(m.running_mean, mean) and torch.equal(m.running_var, var) and m.momentum == momentum
-        plain = det.encoder_(xn)  # an ordinary train-mode call: same values, but moves the statistics
-    torch.testing.assert_close(kept, plain)
-    assert not torch.equal(bns[0].running_mean, before[0][0])
+    row = det.history_[0]
+    assert {"loss_d", "loss_d_xz", "loss_d_xx", "loss_g", "loss_e"} <= set(row)
+    assert row["loss_d"] == pytest.approx(row["loss_d_xz"] + row["loss_d_xx"])
+    assert all(row[k] > 0 for k in ("loss_d_xz", "loss_d_xx", "loss_g", "loss_e"))
