@@ -1,4 +1,4 @@
-"""The networks of AA-BiGAN (method.md §4): encoder E, generator G, the pair discriminator D_xz and
+"""The networks of AA-BiGAN (docs/methods.md §4): encoder E, generator G, the pair discriminator D_xz and
 the image-pair discriminator D_xx, for images (MNIST / F-MNIST, CIFAR-10) and for tables (ODDS).
 
 Images enter these nets at 32x32 with values in [0, 1] (the detector resizes 28x28 inputs);
@@ -40,12 +40,12 @@ from torch import nn
 
 from .arch import mlp_sizes
 
-# -- configuration (method.md §4) ---------------------------------------------------------
+# -- configuration (docs/methods.md §4) ---------------------------------------------------------
 IMAGE_SIZE = 32
 LATENT_DIM = {"mnist": 100, "fmnist": 100, "cifar10": 128}
 CHANNELS = {"mnist": 1, "fmnist": 1, "cifar10": 3}
 LRELU_SLOPE = 0.1           # encoder and discriminator towers
-CIFAR_HEAD_SLOPE = 0.2      # the CIFAR-10 D head (method.md: LReLU(.2))
+CIFAR_HEAD_SLOPE = 0.2      # the CIFAR-10 D head (docs/methods.md: LReLU(.2))
 HEAD_WIDTH = 1024           # hidden width of the D heads on images
 Z_BRANCH_WIDTH = 512        # D_xz's linear z branch on images
 # MNIST-family layer lists
@@ -53,7 +53,7 @@ MNIST_G_CHANNELS = (128, 64, 32)            # ConvT 4x4 stack 1 -> 4 -> 8 -> 16 
 MNIST_E_CHANNELS = (32, 64, 128, 256, 512)  # Conv 3x3 s2: 32 -> 16 -> 8 -> 4 -> 2 -> 1
 MNIST_TOWER_CHANNELS = 64                   # Conv 4x4 s2: 32 -> 16 -> 8 -> 4 -> 2, 64*2*2 = 256
 MNIST_TOWER_BN_LAYERS = 3
-# CIFAR-10 LeNet (Deep SAD, method.md §5), with biases and affine BN here
+# CIFAR-10 LeNet (Deep SAD, docs/methods.md §5), with biases and affine BN here
 CIFAR_CHANNELS = (32, 64, 128)              # Conv 5x5 p2 + BN + LReLU + maxpool: 32 -> 16 -> 8 -> 4
 CIFAR_FLAT = 128 * 4 * 4                    # 2048
 CIFAR_BN_EPS = 1e-4
