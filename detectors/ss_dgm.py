@@ -32,8 +32,15 @@ collected anomaly the method is undefined (no labelled term, classifier never to
 Deviations, documented: the KL term is computed in closed form instead of the single-sample
 Monte-Carlo estimate of the reference code (same expectation, lower variance); the decoder emits
 logits and the likelihood uses ``binary_cross_entropy_with_logits`` (numerically safer than
-sigmoid + log). Inputs are clipped to [0, 1] (images are in [0, 1]; the runner min-max scales
-tabular data, but test data can fall slightly outside the training range).
+sigmoid + log).
+
+Inputs: the Bernoulli likelihood needs training data in [0, 1]. Data already there (images, the
+runner's min-max-scaled tables) is used as is; other training data gets a per-feature min-max
+map fitted in ``fit`` and kept for scoring (``rescale="auto"``), or is refused
+(``rescale="off"``); see :mod:`detectors.unit_range`. Nothing is clipped: test data outside the
+training range is scored by the classifier q(y|x) as it is.
+
+Memory: the whole training set is held on the device as one float32 tensor while fitting.
 """
 from __future__ import annotations
 
@@ -49,6 +56,7 @@ from .networks.arch import mlp_sizes, resolve_arch
 from .params import Interval, Options
 from .registry import register
 from .torch_base import TorchDetector
+from .unit_range import RESCALE_OPTIONS, fit_unit_range
 from .torch_utils import batched_inference, minibatch_indices
 
 # Kingma et al.'s dims [x, y, z, hidden] as used by the Deep SAD authors (method.md §5).
@@ -149,11 +157,13 @@ class SSDGM(TorchDetector):
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "alpha_scale": [Interval(numbers.Real, 0.0, None)],
         "anomaly_prior": [Interval(numbers.Real, 0.0, 1.0, closed="neither"), Options({"empirical"})],
+        "rescale": [RESCALE_OPTIONS],
     }
 
     def __init__(self, *, epochs: int = 150, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 1e-6,
                  alpha_scale: float = 0.1, anomaly_prior: float | str = 0.5, device: str = "auto", random_state: int | None = None,
-                 eval_every: int | None = None, verbose: bool = False, arch: str = "auto", contamination: float = 0.1):
+                 eval_every: int | None = None, verbose: bool = False, arch: str = "auto", rescale: str = "auto",
+                 contamination: float = 0.1):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -165,6 +175,7 @@ class SSDGM(TorchDetector):
         self.eval_every = eval_every
         self.verbose = verbose
         self.arch = arch
+        self.rescale = rescale
         self.contamination = contamination
 
     # -- hooks ---------------------------------------------------------------------------
@@ -176,6 +187,8 @@ class SSDGM(TorchDetector):
         else:
             hidden, z_dim = mlp_sizes(arch, x_dim)
         self.arch_ = arch
+        self.input_map_ = fit_unit_range(X.reshape(len(X), -1), self.rescale, type(self).__name__)
+        self.fit_info_["input_scaling"] = "none" if self.input_map_.is_identity else "min-max fitted on the training data"
         self.dims_ = (x_dim, N_CLASSES, z_dim, tuple(hidden))
         self.model_ = M2(x_dim, z_dim, tuple(hidden)).to(self.device_)
         self.optimizer_ = torch.optim.Adam(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -211,7 +224,6 @@ class SSDGM(TorchDetector):
         return {"model": self.model_}
 
     # -- helpers -------------------------------------------------------------------------
-    @staticmethod
-    def _prepare(X: torch.Tensor) -> torch.Tensor:
-        """Flatten images and clip to [0, 1], the support of the Bernoulli likelihood."""
-        return X.reshape(len(X), -1).clamp(0.0, 1.0)
+    def _prepare(self, X: torch.Tensor) -> torch.Tensor:
+        """Flattened samples through the training data's [0, 1] map (no clipping)."""
+        return self.input_map_(X.reshape(len(X), -1))

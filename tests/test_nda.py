@@ -15,7 +15,10 @@ from detectors.nda import NDA, hinge_d_loss, hinge_g_loss, jigsaw, permute_featu
 from tests.helpers import pair_mnist_task
 
 N_NORMAL, N_ANOMALY, N_TEST = 500, 25, 300
-# Measured with test_params, random_state=0: normal 0 / known 1 -> AUROC 1.00;
+# The settings the MNIST floors were measured with (the contract's test_params raise lr for the
+# small tabular toy task, where 3 epochs are only 12 D steps).
+MNIST_PARAMS = {"epochs": 3, "batch_size": 64, "n_dis": 2}
+# Measured with MNIST_PARAMS, random_state=0: normal 0 / known 1 -> AUROC 1.00;
 # normal 4 / known 9 -> 0.98 with the collected 9s as negatives, 0.49 with jigsaw negatives only.
 LEARN_FLOOR = 0.90
 LABEL_GAIN = 0.2
@@ -26,7 +29,7 @@ def _task(ds, normal: int, known: int, n_anomaly: int = N_ANOMALY):
 
 
 def _fast(**kw) -> NDA:
-    return NDA(**{**NDA.test_params, "device": "cpu", "random_state": 0, "arch": "mnist", **kw})
+    return NDA(**{**MNIST_PARAMS, "device": "cpu", "random_state": 0, "arch": "mnist", **kw})
 
 
 def _auroc(det, X_test, y_test) -> float:
@@ -138,7 +141,7 @@ def test_tabular_variant_learns_with_and_without_labels():
     y = np.r_[np.zeros(600), np.ones(15)].astype(np.int64)
     X_test = np.concatenate([normals(200), anomalies[15:]]).astype(np.float32)
     y_test = np.r_[np.zeros(200), np.ones(200)]
-    params = {**NDA.test_params, "epochs": 20, "device": "cpu", "random_state": 0, "arch": "thyroid"}
+    params = {**MNIST_PARAMS, "epochs": 20, "device": "cpu", "random_state": 0, "arch": "thyroid"}
     with_labels = NDA(**params).fit(X, y)
     without = NDA(**params).fit(X[y == 0], np.zeros(600, dtype=np.int64))
     assert without.fit_info_["negatives"] == "feature-wise permutation"
