@@ -22,7 +22,10 @@ from .errors import DivergenceError, NotApplicableError
 from .params import Interval, validate_params
 
 
-def check_X(X: Any, *, name: str = "X") -> np.ndarray:
+MIN_FIT_SAMPLES = 2  # one sample defines no spread: no detector of the suite can be fitted on it
+
+
+def check_X(X: Any, *, name: str = "X", min_samples: int = 1) -> np.ndarray:
     """A float32 array of shape (n, d) or (n, c, h, w): non-empty, real, finite, at least one feature.
 
     scikit-learn's ``check_array`` does the generic part (sparse input refused with a message
@@ -35,11 +38,16 @@ def check_X(X: Any, *, name: str = "X") -> np.ndarray:
     if sp.issparse(X):
         raise TypeError(f"{name} is a scipy sparse matrix, but the detectors of this suite need dense data; "
                         f"pass {name}.toarray() instead")
+    if not hasattr(X, "dtype") and not hasattr(X, "dtypes"):  # lists and other array-likes
+        try:
+            X = np.asarray(X)
+        except ValueError:  # ragged: check_array says so
+            pass
     if np.iscomplexobj(X):  # before check_array, whose own message does not say what to do
-        raise ValueError(f"{name} holds complex numbers; the detectors need real ones. Pass its real part "
+        raise ValueError(f"Complex data not supported: {name} holds complex numbers. Pass its real part "
                          f"({name}.real) or its modulus (abs({name})) explicitly if that is what you mean")
     X = check_array(X, accept_sparse=False, dtype="numeric", allow_nd=True, ensure_all_finite=False,
-                    ensure_min_samples=1, ensure_min_features=1, input_name=name)
+                    ensure_min_samples=min_samples, ensure_min_features=1, input_name=name)
     if X.ndim not in (2, 4):
         raise ValueError(f"{name} must have 2 dimensions (n_samples, n_features) or 4 (n, C, H, W); got shape {X.shape}")
     if int(np.prod(X.shape[1:])) == 0:
@@ -116,7 +124,7 @@ class SemiSupervisedDetector(BaseDetector):
             constraints.update(getattr(klass, "_parameter_constraints", {}) or {})
         validate_params(type(self).__name__, self.get_params(deep=False), constraints)
         self._check_names(X, reset=True)
-        X = check_X(X)
+        X = check_X(X, min_samples=MIN_FIT_SAMPLES)
         y = check_y(y, len(X))
         if self.requires_labels and not y.any():
             raise NotApplicableError(
@@ -152,9 +160,9 @@ class SemiSupervisedDetector(BaseDetector):
             return
         if not hasattr(X, "columns"):
             try:
-                if np.ndim(X) != 2:
+                if np.asarray(X).ndim != 2:
                     return
-            except ValueError:  # ragged nested lists: check_X explains
+            except (TypeError, ValueError):  # ragged nested lists and the like: check_X explains
                 return
         validate_data(self, X, reset=reset, skip_check_array=True)
 
