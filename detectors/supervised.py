@@ -11,6 +11,7 @@ the normal class. Like the Deep SAD authors' baseline, the loss is deliberately 
 (no class weights, no oversampling), so the numbers are comparable with the paper's.
 Training settings are Deep SAD's (Adam, lr 1e-4, milestone 50, 150 epochs, batch 128, weight
 decay 0.5e-6). Default selection is the last epoch (``eval_every=None``).
+Memory: the whole training set is held on the device as one float32 tensor while fitting.
 """
 from __future__ import annotations
 
