@@ -43,7 +43,7 @@ from .networks.arch import resolve_arch
 from .params import Interval
 from .registry import register
 from .torch_base import TorchDetector
-from .torch_utils import batched_inference, minibatch_indices
+from .torch_utils import batched_inference, frozen, minibatch_indices
 from .unit_range import RESCALE_OPTIONS, fit_unit_range
 
 ADAM_BETAS = (0.0, 0.999)
@@ -55,10 +55,17 @@ JIGSAW_PERMUTATIONS = torch.tensor(
 
 
 # -- losses (module-level so that tests can spy on them) -------------------------------------
+def hinge_d_terms(d_real: torch.Tensor, d_fake: torch.Tensor, d_neg: torch.Tensor,
+                  alpha: float, beta: float) -> dict[str, torch.Tensor]:
+    """The weighted terms of NDA's discriminator hinge loss; each is a mean over its own batch."""
+    return {"real": F.relu(1.0 - d_real).mean(), "fake": alpha * F.relu(1.0 + d_fake).mean(),
+            "negative": beta * F.relu(1.0 + d_neg).mean()}
+
+
 def hinge_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor, d_neg: torch.Tensor,
                  alpha: float, beta: float) -> torch.Tensor:
-    """NDA's discriminator hinge loss; each term is a mean over its own batch."""
-    return F.relu(1.0 - d_real).mean() + alpha * F.relu(1.0 + d_fake).mean() + beta * F.relu(1.0 + d_neg).mean()
+    """NDA's discriminator hinge loss: the sum of :func:`hinge_d_terms`."""
+    return sum(hinge_d_terms(d_real, d_fake, d_neg, alpha, beta).values())
 
 
 def hinge_g_loss(d_fake: torch.Tensor) -> torch.Tensor:
@@ -184,21 +191,14 @@ class NDA(TorchDetector):
         # drop_last: a one-sample batch would break D's batch normalisation
         for idx in minibatch_indices(len(normals), bs, self._generator, self.device_, drop_last=True):
             real = normals[idx]
-            neg = self._draw_negatives(real)
-            fake = self._generate(len(real)).detach()
-            # One D pass over the three kinds: D's batch norm then sees the same mixture in
-            # training as its running statistics hold at scoring time (separate passes would
-            # normalise real batches by real-only statistics and score with mixed ones).
-            d_all = self.D_(torch.cat([real, fake, neg]))
-            d_real, d_fake, d_neg = torch.split(d_all, [len(real), len(fake), len(neg)])
-            d_loss = hinge_d_loss(d_real, d_fake, d_neg, self.alpha, self.beta)
+            d_loss = sum(self._d_loss_terms(real, self._draw_negatives(real)).values())
             self.opt_d_.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d_.step()
             d_losses.append(float(d_loss.detach()))
             self._d_steps += 1
             if self._d_steps % int(self.n_dis) == 0:
-                g_loss = hinge_g_loss(self.D_(self._generate(bs)))
+                g_loss = sum(self._g_loss_terms(bs).values())
                 self.opt_g_.zero_grad(set_to_none=True)
                 g_loss.backward()
                 self.opt_g_.step()
@@ -208,6 +208,25 @@ class NDA(TorchDetector):
         if g_losses:
             out["g_loss"] = float(np.mean(g_losses))
         return out
+
+    def _d_loss_terms(self, real: torch.Tensor, neg: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The named terms of one D step's loss (the step minimises their sum); G is not moved.
+
+        One D pass over the three kinds: D's batch norm then sees the same mixture in training
+        as its running statistics hold at scoring time (separate passes would normalise real
+        batches by real-only statistics and score with mixed ones).
+        """
+        fake = self._generate(len(real)).detach()
+        d_all = self.D_(torch.cat([real, fake, neg]))
+        d_real, d_fake, d_neg = torch.split(d_all, [len(real), len(fake), len(neg)])
+        return hinge_d_terms(d_real, d_fake, d_neg, self.alpha, self.beta)
+
+    def _g_loss_terms(self, n: int) -> dict[str, torch.Tensor]:
+        """The named terms of one G step's loss; D's weights are frozen while it is built, so the
+        G loss leaves no gradient on them (only G's optimizer steps, but a stray gradient on D
+        would be one ``zero_grad`` away from leaking into D's update)."""
+        with frozen(self.D_):
+            return {"generator": hinge_g_loss(self.D_(self._generate(n)))}
 
     def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:
         return {"neg_d": batched_inference(lambda xb: -self.D_(self._to_model_space(xb)), X)}

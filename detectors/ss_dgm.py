@@ -112,11 +112,12 @@ class M2(nn.Module):
         return nll + kl - y_onehot @ log_prior
 
 
-def m2_loss(model: M2, x_lab: torch.Tensor, x_unl: torch.Tensor, alpha: float, log_prior: torch.Tensor,
-            generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """The M2 objective J_alpha on one batch; each term is averaged over its own samples.
+def m2_loss_terms(model: M2, x_lab: torch.Tensor, x_unl: torch.Tensor, alpha: float, log_prior: torch.Tensor,
+                  generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """The terms of the M2 objective J_alpha on one batch, weighted as in J (their sum is J).
 
-    ``log_prior`` holds log p(y) for (normal, anomaly).
+    Each term is averaged over its own samples; ``log_prior`` holds log p(y) for (normal, anomaly).
+    The training step sums exactly these, so tests can check which networks each one moves.
     """
     zero = x_unl.new_zeros(())
     labelled, classification = zero, zero
@@ -135,8 +136,7 @@ def m2_loss(model: M2, x_lab: torch.Tensor, x_unl: torch.Tensor, alpha: float, l
         expected = (q * torch.stack(per_class, dim=1)).sum(dim=1)
         entropy = -(q * log_q).sum(dim=1)
         unlabelled = (expected - entropy).mean()
-    total = labelled + unlabelled + alpha * classification
-    return {"loss": total, "labelled": labelled, "unlabelled": unlabelled, "classification": classification}
+    return {"labelled": labelled, "unlabelled": unlabelled, "alpha_classification": alpha * classification}
 
 
 @register("ss-dgm")
@@ -206,7 +206,8 @@ class SSDGM(TorchDetector):
         n_batches = 0
         for idx in minibatch_indices(len(flat), int(self.batch_size), self._generator, self.device_):
             xb, lb = flat[idx], labelled_mask[idx]
-            losses = m2_loss(self.model_, xb[lb], xb[~lb], self.alpha_, self._log_prior, self._generator)
+            losses = self._loss_terms(xb[lb], xb[~lb])
+            losses["loss"] = sum(losses.values())
             self.optimizer_.zero_grad(set_to_none=True)
             losses["loss"].backward()
             self.optimizer_.step()
@@ -214,6 +215,10 @@ class SSDGM(TorchDetector):
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
             n_batches += 1
         return {k: v / max(n_batches, 1) for k, v in sums.items()}
+
+    def _loss_terms(self, x_lab: torch.Tensor, x_unl: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The named terms of one training step's loss (the step minimises their sum)."""
+        return m2_loss_terms(self.model_, x_lab, x_unl, self.alpha_, self._log_prior, self._generator)
 
     def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:
         flat = self._prepare(X)

@@ -98,13 +98,17 @@ class SupervisedClassifier(TorchDetector):
         targets = y.float()
         total, count = torch.zeros((), device=self.device_), 0
         for idx in training_batches(len(X), int(self.batch_size), self._generator, self.device_):
-            loss = self._loss(self.net_(X[idx]), targets[idx])
+            loss = sum(self._loss_terms(X[idx], targets[idx]).values())
             self.optimizer_.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer_.step()
             total += loss.detach() * len(idx)
             count += len(idx)
         return {"bce": float(total) / max(count, 1)}
+
+    def _loss_terms(self, x: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The named terms of one training step's loss (the step minimises their sum)."""
+        return {"bce": self._loss(self.net_(x), targets)}
 
     def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:
         # The sigmoid is taken in float64 on the logits so that confident scores do not tie at 1.0.

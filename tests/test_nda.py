@@ -108,7 +108,7 @@ def test_hinge_losses_formula():
 def test_training_uses_alpha_beta_and_n_dis(monkeypatch, easy):
     """Spy on the loss functions: every D step gets alpha=0.25, beta=0.75, one G step per n_dis D steps."""
     calls = {"d": [], "g": 0}
-    real_d, real_g = nda.hinge_d_loss, nda.hinge_g_loss
+    real_d, real_g = nda.hinge_d_terms, nda.hinge_g_loss
 
     def spy_d(d_real, d_fake, d_neg, alpha, beta):
         calls["d"].append((alpha, beta, len(d_real), len(d_fake), len(d_neg)))
@@ -118,7 +118,7 @@ def test_training_uses_alpha_beta_and_n_dis(monkeypatch, easy):
         calls["g"] += 1
         return real_g(d_fake)
 
-    monkeypatch.setattr(nda, "hinge_d_loss", spy_d)
+    monkeypatch.setattr(nda, "hinge_d_terms", spy_d)
     monkeypatch.setattr(nda, "hinge_g_loss", spy_g)
     X, y, _, _ = easy
     det = NDA(epochs=2, batch_size=100, n_dis=4, device="cpu", random_state=0, arch="mnist").fit(X, y)
