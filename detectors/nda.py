@@ -23,7 +23,11 @@ Networks: G and D's feature tower are the AA-BiGAN ones (``detectors.networks.bi
 and AA-BiGAN compare at equal capacity; D = tower + one linear unit. Real, generated and negative
 samples go through D in one concatenated batch so that D's batch norm sees the same mixture when
 training as its running statistics describe when scoring. The AA-BiGAN generator
-ends in a sigmoid ([0, 1]); NDA works in [-1, 1], so its samples are mapped with 2 G(z) - 1.
+ends in a sigmoid ([0, 1]); NDA works in [-1, 1], so its samples are mapped with 2 G(z) - 1, and
+real data with 2 x - 1. Training data outside [0, 1] would differ from every generated sample by
+its range alone: it gets a per-feature min-max map fitted in ``fit`` and kept for scoring
+(``rescale="auto"``) or is refused (``rescale="off"``); nothing is clipped
+(:mod:`detectors.unit_range`).
 The AA-BiGAN image nets are 32x32: images of another size (MNIST's 28x28) are resized
 bilinearly to the generator's output size, as the AA-BiGAN code resizes its inputs to 32.
 """
