@@ -2,9 +2,10 @@
 
 Each detector is fitted with its ``test_params`` on a small, easy tabular task: normals around
 one point, anomalies (collected and test) shifted away from it. What is checked: the estimator
-contract, that it learns (an AUROC floor reached on at least ``MIN_PASSING`` of the ``SEEDS``: a
-detector that learns only on a lucky seed does not learn), that scores are finite and not constant, that the same
-seed gives the same scores, and that bad input is refused with a ``ValueError``.
+contract, that it learns (an AUROC floor reached on at least ``MIN_PASSING`` of the ``SEEDS``:
+a detector that learns only on a lucky seed does not learn), that scores are finite and not
+constant, that the same seed gives the same scores, that bad input is refused with a ``ValueError`` (sparse input with a
+``TypeError``, as in scikit-learn) and that DataFrame column names are kept and checked.
 """
 from __future__ import annotations
 
