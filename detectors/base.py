@@ -28,10 +28,11 @@ MIN_FIT_SAMPLES = 2  # one sample defines no spread: no detector of the suite ca
 def check_X(X: Any, *, name: str = "X", min_samples: int = 1) -> np.ndarray:
     """A float32 array of shape (n, d) or (n, c, h, w): non-empty, real, finite, at least one feature.
 
-    scikit-learn's ``check_array`` does the generic part (sparse input refused with a message
-    saying to densify, complex input refused, object arrays of numbers converted, strings
-    refused, zero samples refused); the rest is what this suite adds: 4-D images, a count of the
-    non-finite samples, and zero features refused for every shape.
+    scikit-learn's ``check_array`` does the generic part (object arrays of numbers converted,
+    strings refused, too few samples refused, DataFrames of any dtypes converted); this function
+    adds what its messages do not say or what it does not check: sparse and complex input
+    refused with what to do instead, 4-D images, zero features refused for every shape, and a
+    count of the non-finite samples.
     """
     if X is None:
         raise ValueError(f"{name} is None; expected an array of shape (n_samples, n_features) or (n, C, H, W)")
