@@ -13,23 +13,46 @@ import numbers
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from pyod.models.base import BaseDetector
+from sklearn.utils import check_array
+from sklearn.utils.validation import validate_data
 
 from .errors import DivergenceError, NotApplicableError
 from .params import Interval, validate_params
 
 
-def check_X(X: Any, *, name: str = "X") -> np.ndarray:
-    """A float32 array of shape (n, d) or (n, c, h, w), non-empty and finite."""
+MIN_FIT_SAMPLES = 2  # one sample defines no spread: no detector of the suite can be fitted on it
+
+
+def check_X(X: Any, *, name: str = "X", min_samples: int = 1) -> np.ndarray:
+    """A float32 array of shape (n, d) or (n, c, h, w): non-empty, real, finite, at least one feature.
+
+    scikit-learn's ``check_array`` does the generic part (object arrays of numbers converted,
+    strings refused, too few samples refused, DataFrames of any dtypes converted); this function
+    adds what its messages do not say or what it does not check: sparse and complex input
+    refused with what to do instead, 4-D images, zero features refused for every shape, and a
+    count of the non-finite samples.
+    """
     if X is None:
         raise ValueError(f"{name} is None; expected an array of shape (n_samples, n_features) or (n, C, H, W)")
-    X = np.asarray(X)
-    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise ValueError(f"{name} must be numeric; got dtype {X.dtype}")
+    if sp.issparse(X):
+        raise TypeError(f"{name} is a scipy sparse matrix, but the detectors of this suite need dense data; "
+                        f"pass {name}.toarray() instead")
+    if not hasattr(X, "dtype") and not hasattr(X, "dtypes"):  # lists and other array-likes
+        try:
+            X = np.asarray(X)
+        except ValueError:  # ragged: check_array says so
+            pass
+    if np.iscomplexobj(X):  # before check_array, whose own message does not say what to do
+        raise ValueError(f"Complex data not supported: {name} holds complex numbers. Pass its real part "
+                         f"({name}.real) or its modulus (abs({name})) explicitly if that is what you mean")
+    X = check_array(X, accept_sparse=False, dtype="numeric", allow_nd=True, ensure_all_finite=False,
+                    ensure_min_samples=min_samples, ensure_min_features=1, input_name=name)
     if X.ndim not in (2, 4):
         raise ValueError(f"{name} must have 2 dimensions (n_samples, n_features) or 4 (n, C, H, W); got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} is empty (0 samples); at least one sample is required")
+    if int(np.prod(X.shape[1:])) == 0:
+        raise ValueError(f"{name} has 0 features per sample (shape {X.shape}); at least one is required")
     X = X.astype(np.float32, copy=False)
     if not np.isfinite(X).all():
         bad = int((~np.isfinite(X)).reshape(len(X), -1).any(axis=1).sum())
@@ -37,24 +60,45 @@ def check_X(X: Any, *, name: str = "X") -> np.ndarray:
     return X
 
 
+def check_labels(y: Any, n: int, *, name: str = "y") -> np.ndarray:
+    """0/1 labels of length ``n`` as int64; anything else is a ``ValueError`` naming what was found."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional; got shape {y.shape}")
+    if len(y) != n:
+        raise ValueError(f"X and {name} have different lengths: {n} samples in X, {len(y)} labels in {name}")
+    if np.iscomplexobj(y):
+        raise ValueError(f"{name} holds complex numbers; it must hold 1 for a collected anomaly and 0 otherwise")
+    valid = np.array([v in (0, 1) and not isinstance(v, (str, bytes)) for v in y.tolist()], dtype=bool)
+    if not valid.all():
+        bad = sorted({repr(v) for v in y[~valid].tolist()})[:5]
+        raise ValueError(f"{name} must hold 1 for a collected anomaly and 0 for an unlabelled sample; "
+                         f"got other values {', '.join(bad)}")
+    return y.astype(np.int64)
+
+
 def check_y(y: Any, n: int) -> np.ndarray:
     """Labels of collected anomalies: 0/1 of length n (None means all unlabelled)."""
     if y is None:
         return np.zeros(n, dtype=np.int64)
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-dimensional; got shape {y.shape}")
-    if len(y) != n:
-        raise ValueError(f"X and y have different lengths: {n} samples in X, {len(y)} labels in y")
-    if not np.isin(y, (0, 1)).all():
-        bad = sorted({v for v in np.unique(y).tolist() if v not in (0, 1)})[:5]
-        raise ValueError(
-            f"y must hold 1 for a collected anomaly and 0 for an unlabelled sample; got other values {bad}"
-        )
-    y = y.astype(np.int64)
+    y = check_labels(y, n)
     if y.all():
         raise ValueError("y is 1 for every sample: at least one unlabelled (assumed normal) sample is required")
     return y
+
+
+def tie_safe_threshold(scores: np.ndarray, contamination: float) -> float:
+    """PyOD's threshold (the (1 - contamination) percentile), lowered just below the maximum when
+    that percentile *is* the maximum.
+
+    PyOD flags ``score > threshold_``; when many training scores tie at the top, the percentile
+    equals the tied value and nothing is flagged. Moving the threshold to the next float below
+    flags the tied group instead (more than ``contamination`` of the data, but never none).
+    """
+    threshold = float(np.percentile(scores, 100 * (1 - contamination)))
+    if contamination > 0 and threshold >= float(np.max(scores)):
+        threshold = float(np.nextafter(np.max(scores), -np.inf))
+    return threshold
 
 
 class SemiSupervisedDetector(BaseDetector):
@@ -80,7 +124,8 @@ class SemiSupervisedDetector(BaseDetector):
         for klass in reversed(type(self).__mro__):
             constraints.update(getattr(klass, "_parameter_constraints", {}) or {})
         validate_params(type(self).__name__, self.get_params(deep=False), constraints)
-        X = check_X(X)
+        self._check_names(X, reset=True)
+        X = check_X(X, min_samples=MIN_FIT_SAMPLES)
         y = check_y(y, len(X))
         if self.requires_labels and not y.any():
             raise NotApplicableError(
@@ -97,12 +142,38 @@ class SemiSupervisedDetector(BaseDetector):
         self._process_decision_scores()
         return self
 
+    def _process_decision_scores(self):
+        """PyOD's ``threshold_``, ``labels_`` and probability statistics, with ties at the top handled."""
+        super()._process_decision_scores()
+        if isinstance(self.contamination, numbers.Real):
+            self.threshold_ = tie_safe_threshold(self.decision_scores_, float(self.contamination))
+            self.labels_ = (self.decision_scores_ > self.threshold_).astype(int).ravel()
+        return self
+
+    def _check_names(self, X: Any, *, reset: bool) -> None:
+        """Record (``reset``) or compare the column names of a DataFrame, as scikit-learn does.
+
+        scikit-learn's ``validate_data`` sets ``feature_names_in_`` at fit and raises at scoring
+        when the columns differ or are reordered. Only 2-D input can carry names; the shape of
+        images is checked by ``input_shape_`` instead.
+        """
+        if X is None or sp.issparse(X):
+            return
+        if not hasattr(X, "columns"):
+            try:
+                if np.asarray(X).ndim != 2:
+                    return
+            except (TypeError, ValueError):  # ragged nested lists and the like: check_X explains
+                return
+        validate_data(self, X, reset=reset, skip_check_array=True)
+
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores of ``X``: higher = more anomalous."""
         if not hasattr(self, "input_shape_"):
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call 'fit' first.")
+        self._check_names(X, reset=False)
         X = check_X(X)
         if tuple(X.shape[1:]) != self.input_shape_:
             raise ValueError(
@@ -127,10 +198,7 @@ class SemiSupervisedDetector(BaseDetector):
         X_val = check_X(X_val, name="eval_set X")
         if tuple(X_val.shape[1:]) != tuple(shape):
             raise ValueError(f"eval_set X has per-sample shape {X_val.shape[1:]}, but X has {shape}")
-        y_val = np.asarray(y_val)
-        if len(y_val) != len(X_val) or not np.isin(y_val, (0, 1)).all():
-            raise ValueError("eval_set y must be 0/1 labels (1 = anomaly), one per sample of eval_set X")
-        return X_val, y_val.astype(np.int64)
+        return X_val, check_labels(y_val, len(X_val), name="eval_set y")
 
     def _checked_scores(self, scores: Any, what: str) -> np.ndarray:
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)

@@ -9,7 +9,13 @@ Procedure, as in the authors' public code:
 2. c = mean of φ over all training data (network in eval mode), entries with |c_i| < center_eps
    moved to ±center_eps so that no unit can trivially reach the centre by dying;
 3. train φ with Adam (L2 weight decay), learning rate ×0.1 at each milestone epoch.
-Deviation: an entry of c that is exactly 0 becomes +center_eps (the public code leaves it at 0).
+Deviations: an entry of c that is exactly 0 becomes +center_eps (the public code leaves it at 0).
+The pretrained encoder *is* copied into φ, as the paper describes; the public code never does it
+(its state-dict keys do not match, their open issue #9), so its published numbers come from a
+randomly initialised φ. The autoencoder's loss is the per-pixel mean of the public code
+(``ae_loss="mean"``; see :mod:`detectors.autoencoder` for the measurement behind that choice).
+Memory: the whole training set is held on the device as one float32 tensor while fitting (the outside
+checks of issue 14 saw a 0.9 GiB peak on a full MNIST class, against 0.6 GiB for the public code).
 Default selection is the last epoch, as the Deep SAD authors reported (``eval_every=None``).
 Same seed → identical scores on CPU; on CUDA the transposed convolutions of the pretraining use
 non-deterministic kernels, so reruns differ slightly (max score difference 0.007 seen on an H200).
@@ -24,10 +30,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .autoencoder import train_autoencoder
+from .autoencoder import AE_LOSS_REDUCTIONS, train_autoencoder
 from .networks.arch import resolve_arch
 from .networks.factory import build_encoder
-from .params import Interval, IsBool
+from .params import Interval, IsBool, Options
 from .registry import register
 from .torch_base import TorchDetector
 from .torch_utils import batched_inference, minibatch_indices
@@ -80,7 +86,8 @@ class DeepSAD(TorchDetector):
     Parameters (defaults = the Deep SAD paper's MNIST settings, used for every dataset):
     epochs=150, lr=1e-4, lr_milestones=(50,), batch_size=128, weight_decay=0.5e-6, eta=1.0,
     center_eps=0.1; pretrain=True with ae_epochs=150, ae_lr=1e-4, ae_weight_decay=0.5e-3,
-    ae_lr_milestones=() (the autoencoder uses ``batch_size`` too); arch="auto" (the runner passes
+    ae_lr_milestones=() (the autoencoder uses ``batch_size`` too), ae_loss="mean" (the squared error
+    averaged over every pixel, as in Deep SAD's code; see :mod:`detectors.autoencoder`); arch="auto" (the runner passes
     "mnist", "fmnist", "cifar10" or an ODDS set's name).
     """
 
@@ -95,6 +102,7 @@ class DeepSAD(TorchDetector):
         "ae_lr": [Interval(numbers.Real, 0.0, None, closed="neither")],
         "ae_weight_decay": [Interval(numbers.Real, 0.0, None)],
         "ae_lr_milestones": [Milestones()],
+        "ae_loss": [Options(AE_LOSS_REDUCTIONS)],
     }
 
     def __init__(
@@ -112,6 +120,7 @@ class DeepSAD(TorchDetector):
         ae_lr: float = 1e-4,
         ae_weight_decay: float = 0.5e-3,
         ae_lr_milestones: tuple[int, ...] = (),
+        ae_loss: str = "mean",
         arch: str = "auto",
         device: str = "auto",
         random_state: int | None = None,
@@ -131,6 +140,7 @@ class DeepSAD(TorchDetector):
         self.ae_lr = ae_lr
         self.ae_weight_decay = ae_weight_decay
         self.ae_lr_milestones = ae_lr_milestones
+        self.ae_loss = ae_loss
         self.arch = arch
         self.device = device
         self.random_state = random_state
@@ -147,7 +157,7 @@ class DeepSAD(TorchDetector):
                 X, self.arch_, epochs=int(self.ae_epochs), lr=float(self.ae_lr),
                 weight_decay=float(self.ae_weight_decay), batch_size=int(self.batch_size),
                 generator=self._generator, device=self.device_,
-                lr_milestones=tuple(self.ae_lr_milestones), history=ae_history,
+                lr_milestones=tuple(self.ae_lr_milestones), history=ae_history, reduction=self.ae_loss,
             )
             self.net_ = copy.deepcopy(encoder)
             self.fit_info_["ae_final_loss"] = ae_history[-1]
@@ -170,15 +180,26 @@ class DeepSAD(TorchDetector):
         labelled = y == 1
         total, count = torch.zeros((), device=self.device_), 0
         for idx in training_batches(len(X), int(self.batch_size), self._generator, self.device_):
-            dist = self._distance(X[idx])
-            losses = torch.where(labelled[idx], self.eta / (dist + DIST_EPS), dist)
-            loss = losses.mean()
+            loss = sum(self._loss_terms(X[idx], labelled[idx]).values())
             self.optimizer_.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer_.step()
             total += loss.detach() * len(idx)
             count += len(idx)
         return {"loss": float(total) / max(count, 1)}
+
+    def _loss_terms(self, x: torch.Tensor, labelled: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The named terms of one training step's loss (the step minimises their sum).
+
+        Both are divided by the whole batch size, so their sum is the mean over the batch of
+        ||φ(x) - c||² (unlabelled) and η / (||φ(x) - c||² + ε) (collected anomalies).
+        """
+        dist = self._distance(x)
+        n = len(x)
+        return {
+            "unlabelled": torch.where(labelled, torch.zeros_like(dist), dist).sum() / n,
+            "labelled": torch.where(labelled, self.eta / (dist + DIST_EPS), torch.zeros_like(dist)).sum() / n,
+        }
 
     def _distance(self, x: torch.Tensor) -> torch.Tensor:
         return ((self.net_(x) - self.c_) ** 2).sum(dim=1)

@@ -15,6 +15,10 @@ keyword arguments. Constructor parameters of every subclass:
   some PyOD models (DeepSVDD) draw from the global generators;
 - ``contamination``.
 
+``pyod-ecod`` scores depend on the other rows of the batch being scored: upstream ECOD pools the
+scored batch with the training data when it estimates its tail probabilities, so a sample's score
+changes with its companions (score test sets in one call for comparable numbers).
+
 Rows whose PyOD class cannot be imported here (a missing optional dependency) are not
 registered; :data:`UNAVAILABLE` says why.
 """

@@ -32,8 +32,15 @@ collected anomaly the method is undefined (no labelled term, classifier never to
 Deviations, documented: the KL term is computed in closed form instead of the single-sample
 Monte-Carlo estimate of the reference code (same expectation, lower variance); the decoder emits
 logits and the likelihood uses ``binary_cross_entropy_with_logits`` (numerically safer than
-sigmoid + log). Inputs are clipped to [0, 1] (images are in [0, 1]; the runner min-max scales
-tabular data, but test data can fall slightly outside the training range).
+sigmoid + log).
+
+Inputs: the Bernoulli likelihood needs training data in [0, 1]. Data already there (images, the
+runner's min-max-scaled tables) is used as is; other training data gets a per-feature min-max
+map fitted in ``fit`` and kept for scoring (``rescale="auto"``), or is refused
+(``rescale="off"``); see :mod:`detectors.unit_range`. Nothing is clipped: test data outside the
+training range is scored by the classifier q(y|x) as it is.
+
+Memory: the whole training set is held on the device as one float32 tensor while fitting.
 """
 from __future__ import annotations
 
@@ -49,6 +56,7 @@ from .networks.arch import mlp_sizes, resolve_arch
 from .params import Interval, Options
 from .registry import register
 from .torch_base import TorchDetector
+from .unit_range import RESCALE_OPTIONS, fit_unit_range
 from .torch_utils import batched_inference, minibatch_indices
 
 # Kingma et al.'s dims [x, y, z, hidden] as used by the Deep SAD authors (method.md §5).
@@ -104,11 +112,12 @@ class M2(nn.Module):
         return nll + kl - y_onehot @ log_prior
 
 
-def m2_loss(model: M2, x_lab: torch.Tensor, x_unl: torch.Tensor, alpha: float, log_prior: torch.Tensor,
-            generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """The M2 objective J_alpha on one batch; each term is averaged over its own samples.
+def m2_loss_terms(model: M2, x_lab: torch.Tensor, x_unl: torch.Tensor, alpha: float, log_prior: torch.Tensor,
+                  generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """The terms of the M2 objective J_alpha on one batch, weighted as in J (their sum is J).
 
-    ``log_prior`` holds log p(y) for (normal, anomaly).
+    Each term is averaged over its own samples; ``log_prior`` holds log p(y) for (normal, anomaly).
+    The training step sums exactly these, so tests can check which networks each one moves.
     """
     zero = x_unl.new_zeros(())
     labelled, classification = zero, zero
@@ -127,8 +136,7 @@ def m2_loss(model: M2, x_lab: torch.Tensor, x_unl: torch.Tensor, alpha: float, l
         expected = (q * torch.stack(per_class, dim=1)).sum(dim=1)
         entropy = -(q * log_q).sum(dim=1)
         unlabelled = (expected - entropy).mean()
-    total = labelled + unlabelled + alpha * classification
-    return {"loss": total, "labelled": labelled, "unlabelled": unlabelled, "classification": classification}
+    return {"labelled": labelled, "unlabelled": unlabelled, "alpha_classification": alpha * classification}
 
 
 @register("ss-dgm")
@@ -149,11 +157,13 @@ class SSDGM(TorchDetector):
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "alpha_scale": [Interval(numbers.Real, 0.0, None)],
         "anomaly_prior": [Interval(numbers.Real, 0.0, 1.0, closed="neither"), Options({"empirical"})],
+        "rescale": [RESCALE_OPTIONS],
     }
 
     def __init__(self, *, epochs: int = 150, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 1e-6,
                  alpha_scale: float = 0.1, anomaly_prior: float | str = 0.5, device: str = "auto", random_state: int | None = None,
-                 eval_every: int | None = None, verbose: bool = False, arch: str = "auto", contamination: float = 0.1):
+                 eval_every: int | None = None, verbose: bool = False, arch: str = "auto", rescale: str = "auto",
+                 contamination: float = 0.1):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -165,6 +175,7 @@ class SSDGM(TorchDetector):
         self.eval_every = eval_every
         self.verbose = verbose
         self.arch = arch
+        self.rescale = rescale
         self.contamination = contamination
 
     # -- hooks ---------------------------------------------------------------------------
@@ -176,6 +187,8 @@ class SSDGM(TorchDetector):
         else:
             hidden, z_dim = mlp_sizes(arch, x_dim)
         self.arch_ = arch
+        self.input_map_ = fit_unit_range(X.reshape(len(X), -1), self.rescale, type(self).__name__)
+        self.fit_info_["input_scaling"] = "none" if self.input_map_.is_identity else "min-max fitted on the training data"
         self.dims_ = (x_dim, N_CLASSES, z_dim, tuple(hidden))
         self.model_ = M2(x_dim, z_dim, tuple(hidden)).to(self.device_)
         self.optimizer_ = torch.optim.Adam(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -193,7 +206,8 @@ class SSDGM(TorchDetector):
         n_batches = 0
         for idx in minibatch_indices(len(flat), int(self.batch_size), self._generator, self.device_):
             xb, lb = flat[idx], labelled_mask[idx]
-            losses = m2_loss(self.model_, xb[lb], xb[~lb], self.alpha_, self._log_prior, self._generator)
+            losses = self._loss_terms(xb[lb], xb[~lb])
+            losses["loss"] = sum(losses.values())
             self.optimizer_.zero_grad(set_to_none=True)
             losses["loss"].backward()
             self.optimizer_.step()
@@ -201,6 +215,10 @@ class SSDGM(TorchDetector):
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
             n_batches += 1
         return {k: v / max(n_batches, 1) for k, v in sums.items()}
+
+    def _loss_terms(self, x_lab: torch.Tensor, x_unl: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The named terms of one training step's loss (the step minimises their sum)."""
+        return m2_loss_terms(self.model_, x_lab, x_unl, self.alpha_, self._log_prior, self._generator)
 
     def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:
         flat = self._prepare(X)
@@ -211,7 +229,6 @@ class SSDGM(TorchDetector):
         return {"model": self.model_}
 
     # -- helpers -------------------------------------------------------------------------
-    @staticmethod
-    def _prepare(X: torch.Tensor) -> torch.Tensor:
-        """Flatten images and clip to [0, 1], the support of the Bernoulli likelihood."""
-        return X.reshape(len(X), -1).clamp(0.0, 1.0)
+    def _prepare(self, X: torch.Tensor) -> torch.Tensor:
+        """Flattened samples through the training data's [0, 1] map (no clipping)."""
+        return self.input_map_(X.reshape(len(X), -1))

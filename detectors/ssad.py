@@ -27,7 +27,12 @@ Size: the exact solve holds dense n x n kernels, which is fine for an image clas
 points, 1.6 GB peak) but not for ODDS shuttle (about 29,000 training points). Above
 ``DENSE_LIMIT`` points ``fit`` refuses with a message rather than exhausting memory;
 ``max_train=N`` solves on a seeded subsample of N unlabelled points (every collected anomaly is
-kept), recorded in ``fit_info_`` and, as a parameter, in the results row.
+kept), recorded in ``fit_info_`` and, as a parameter, in the results row. ``ssad-hybrid`` also
+holds the whole training set on the device as one float32 tensor while its autoencoder trains.
+
+Scores are float64, but the hybrid's codes come from a float32 network: a point whose score lies
+within about 1e-6 of ``threshold_`` can change label between a batch and a subset of it (its
+code's last digits depend on the batch it was encoded in).
 """
 from __future__ import annotations
 
@@ -38,9 +43,10 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from .autoencoder import AE_LOSS_REDUCTIONS
 from .base import SemiSupervisedDetector
 from .kernel_qp import SUPPORT_TOL, solve_ssad_dual
-from .params import Interval, IsBool, IsNone
+from .params import Interval, IsBool, IsNone, Options
 from .registry import register
 from .torch_base import TorchDetector
 from .torch_utils import batched_inference, resolve_device, seed_from, to_tensor
@@ -232,11 +238,12 @@ class SSADHybrid(_SSADBase):
     _parameter_constraints: ClassVar[dict[str, list]] = {
         name: TorchDetector._parameter_constraints[name]
         for name in ("epochs", "batch_size", "lr", "weight_decay", "device", "random_state")
-    }
+    } | {"ae_loss": [Options(AE_LOSS_REDUCTIONS)]}
 
     def __init__(self, *, gamma: float | None = None, gammas: Sequence[float] = DEFAULT_GAMMAS, C1: float = 1.0,
                  C2: float = 1.0, kappa: float = 1.0, max_train: int | None = None, epochs: int = AE_EPOCHS, lr: float = AE_LR,
-                 weight_decay: float = AE_WEIGHT_DECAY, batch_size: int = AE_BATCH_SIZE, arch: str = "auto",
+                 weight_decay: float = AE_WEIGHT_DECAY, batch_size: int = AE_BATCH_SIZE, ae_loss: str = "mean",
+                 arch: str = "auto",
                  device: str = "auto", random_state: int | None = None, verbose: bool = False,
                  contamination: float = 0.1):
         self.gamma = gamma
@@ -249,6 +256,7 @@ class SSADHybrid(_SSADBase):
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.ae_loss = ae_loss
         self.arch = arch
         self.device = device
         self.random_state = random_state
@@ -266,7 +274,8 @@ class SSADHybrid(_SSADBase):
             history: list[float] = []
             self.encoder_, _ = train_autoencoder(
                 to_tensor(X, self.device_), arch, epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
-                batch_size=self.batch_size, generator=generator, device=self.device_, history=history)
+                batch_size=self.batch_size, generator=generator, device=self.device_, history=history,
+                reduction=self.ae_loss)
             self.fit_info_.update({"arch": arch, "ae_final_loss": history[-1] if history else None})
         codes = batched_inference(lambda x: self.encoder_(x).flatten(1), to_tensor(X, self.device_))
         return codes.astype(np.float64)

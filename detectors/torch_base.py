@@ -7,7 +7,8 @@ A deep detector fills in four hooks:
 - ``_score_candidates(X) -> dict[str, np.ndarray]``: one or more anomaly scores of ``X``;
 - ``_modules()``: the ``nn.Module`` objects whose weights define the fitted model.
 
-The base moves the data to the device once, checks every loss for NaN/inf (a
+The base moves the data to the device once (the whole training set as one float32 tensor: memory
+grows with it; every deep detector says so in its docstring), checks every loss for NaN/inf (a
 :class:`DivergenceError` naming the loss and epoch), and, given an ``eval_set``, evaluates every
 ``eval_every`` epochs (``None``: never; the detector then ignores ``eval_set``), keeps the
 weights of the best epoch and picks the best score candidate.

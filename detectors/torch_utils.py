@@ -38,6 +38,21 @@ def torch_seed(seed: int, device: torch.device | None = None) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def frozen(*modules: torch.nn.Module) -> Iterator[None]:
+    """No weight gradients for ``modules`` for what is computed inside the block (inputs still
+    get theirs): autograd records ``requires_grad`` when the forward pass runs."""
+    params = [p for m in modules for p in m.parameters()]
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
+
+
 def minibatch_indices(n: int, batch_size: int, generator: torch.Generator, device: torch.device,
                       drop_last: bool = False) -> Iterator[torch.Tensor]:
     """Shuffled index batches over ``n`` samples, drawn with a local generator."""

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
+from torch.nn import functional as F
 
-from detectors.autoencoder import train_autoencoder
+from detectors.autoencoder import autoencoder_loss_terms, train_autoencoder
 from detectors.deep_sad import DeepSAD, clip_center, milestone_lr
 from detectors.networks.factory import build_decoder, build_encoder
 from tests.helpers import random_mnist_task
@@ -175,3 +176,23 @@ def test_without_pretraining_the_network_is_fresh():
 def test_bad_milestones_are_rejected():
     with pytest.raises(ValueError, match="lr_milestones"):
         DeepSAD(lr_milestones=50).fit(synthetic_table()["X"])
+
+
+def test_autoencoder_loss_is_deep_sads_mse_averaged_over_every_feature():
+    """The public Deep SAD code averages the squared error over every pixel; so does the default."""
+    X = torch.as_tensor(synthetic_table()["X"])
+    encoder, decoder = train_autoencoder(X, "cardio", epochs=1, lr=1e-3, weight_decay=0.0, batch_size=64,
+                                         generator=torch.Generator().manual_seed(3), device="cpu")
+    with torch.no_grad():
+        assert autoencoder_loss_terms(encoder, decoder, X)["reconstruction"] == pytest.approx(
+            float(F.mse_loss(decoder(encoder(X)), X)), rel=1e-6)
+
+    def history(**kw) -> np.ndarray:
+        out: list[float] = []
+        train_autoencoder(X, "cardio", epochs=3, lr=1e-3, weight_decay=0.0, batch_size=64,
+                          generator=torch.Generator().manual_seed(3), device="cpu", history=out, **kw)
+        return np.array(out)
+
+    # Without weight decay Adam ignores the loss scale: the same training, a loss d times larger.
+    np.testing.assert_allclose(history(reduction="sum"), history() * X.shape[1], rtol=1e-3)
+    assert DeepSAD().ae_loss == "mean"

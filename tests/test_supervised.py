@@ -11,13 +11,16 @@ from detectors.networks.arch import mlp_sizes
 from detectors.supervised import SupervisedClassifier
 from tests.test_deep_sad import KNOWN_DIGIT, NORMAL_DIGIT, make_mnist_task, synthetic_table
 
-# Measured with test_params at seed 0: 0.994 on normal 0 vs known anomaly 1 (0.83 against all
+# The MNIST settings these floors were measured with (the contract's test_params raise lr for the
+# tabular toy task; LeNet on MNIST learns at the method's lr).
+MNIST_PARAMS = {"epochs": 5, "batch_size": 64}
+# Measured with MNIST_PARAMS at seed 0: 0.994 on normal 0 vs known anomaly 1 (0.83 against all
 # digits, most of which the classifier has never seen); floor with margin.
 KNOWN_CLASS_AUROC_FLOOR = 0.90
 
 
 def fast_classifier(**overrides) -> SupervisedClassifier:
-    return SupervisedClassifier(**{**SupervisedClassifier.test_params, "device": "cpu", "random_state": 0, **overrides})
+    return SupervisedClassifier(**{**MNIST_PARAMS, "device": "cpu", "random_state": 0, **overrides})
 
 
 def test_learns_the_known_anomaly_class_on_mnist(mnist):
