@@ -76,10 +76,7 @@ class SemiSupervisedDetector(BaseDetector):
     # -- the template --------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, eval_set: tuple | None = None):
         """Validate, train on ``X`` (with ``y`` marking collected anomalies), score the training set."""
-        constraints: dict[str, list] = {}
-        for klass in reversed(type(self).__mro__):
-            constraints.update(getattr(klass, "_parameter_constraints", {}) or {})
-        validate_params(type(self).__name__, self.get_params(deep=False), constraints)
+        self.check_params()
         X = check_X(X)
         y = check_y(y, len(X))
         if self.requires_labels and not y.any():
@@ -109,6 +106,17 @@ class SemiSupervisedDetector(BaseDetector):
                 f"X has per-sample shape {tuple(X.shape[1:])}, but {type(self).__name__} was fitted on {self.input_shape_}"
             )
         return self._checked_scores(self._score(X), "test")
+
+    def check_params(self) -> None:
+        """Check every parameter against the constraint tables of the class and its bases.
+
+        ``fit`` calls it; the command line calls it too, before any job runs, so that a bad
+        ``--param`` value is refused as bad input instead of failing every job.
+        """
+        constraints: dict[str, list] = {}
+        for klass in reversed(type(self).__mro__):
+            constraints.update(getattr(klass, "_parameter_constraints", {}) or {})
+        validate_params(type(self).__name__, self.get_params(deep=False), constraints)
 
     # -- hooks ---------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:

@@ -15,6 +15,10 @@ from typing import Any, Callable
 _REGISTRY: dict[str, type] = {}
 _IMPORT_ERRORS: dict[str, str] = {}
 
+
+class DuplicateNameError(ValueError):
+    """A second class tried to register a name that is taken; the message is one line."""
+
 # Modules of the suite that register detectors; imported on first use so that a missing optional
 # dependency of one detector does not stop the others.
 BUILTIN_MODULES = (
@@ -34,9 +38,14 @@ def register(name: str) -> Callable[[type], type]:
     """Class decorator: make ``cls`` available under ``name``."""
 
     def decorate(cls: type) -> type:
+        # Built-ins first: a user's module that reuses a built-in name must be the one refused
+        # (with a message about its own class), not the built-in module imported after it.
+        _load_builtins()
         existing = _REGISTRY.get(name)
         if existing is not None and existing.__qualname__ != cls.__qualname__:
-            raise ValueError(f"detector name {name!r} is already registered by {existing.__module__}.{existing.__qualname__}")
+            raise DuplicateNameError(
+                f"detector name {name!r} of {cls.__module__}.{cls.__qualname__} is already registered by module "
+                f"{existing.__module__} (class {existing.__qualname__}); rename yours, e.g. @register('my-{name}')")
         cls.registry_name = name
         _REGISTRY[name] = cls
         return cls
