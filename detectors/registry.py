@@ -116,6 +116,10 @@ def load_plugin(spec: str) -> None:
         loader_spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[module_name] = module
-        loader_spec.loader.exec_module(module)
+        try:
+            loader_spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]  # a failed import must not pass for a loaded plugin next time
+            raise
     else:
         importlib.import_module(spec)
