@@ -131,10 +131,10 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
         written += _write_tests(tests, context, tag, report_dir, extra)
     fig2 = plot_curves(fig2_rows(rows), "gamma_p", r"pollution $\gamma_p$ (% of the unlabeled training data)",
                        r"Figure 2: AUROC (%) against pollution ($\gamma_l$ = .05, $k_l$ = 1)", context,
-                       report_dir / f"fig2_pollution_{tag}", x_percent=True)
+                       report_dir / f"fig2_pollution_{tag}", x_percent=True, missing=_filtered(fig2_rows, missing))
     fig3 = plot_curves(fig3_rows(rows), "k_l", r"known anomaly classes $k_l$ (count)",
                        r"Figure 3: AUROC (%) against anomaly diversity ($\gamma_l$ = .05, $\gamma_p$ = .1)", context,
-                       report_dir / f"fig3_diversity_{tag}")
+                       report_dir / f"fig3_diversity_{tag}", missing=_filtered(fig3_rows, missing))
     written += fig2 + fig3
     lines = [f"## {tag}", "", context, "", "Files:", ""]
     lines += [f"- [{p.name}]({p.name})" for p in written]
@@ -145,7 +145,7 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
 def _tests_frame(table: CellTable) -> pd.DataFrame:
     """The Wilcoxon-against-best rows of one table, with the table named."""
     cells = table.cells[table.cells["p_raw"].notna() | table.cells["n_pairs"].notna()]
-    cols = table.by + ["method", "mean", "n_pairs", "p_raw", "p_holm", "significant"]
+    cols = table.by + ["method", "mean", "n_pairs", "p_raw", "p_holm", "significant", "can_reach"]
     best = table.cells[table.cells["best"]].groupby(table.by)["method"].agg(";".join).rename("best")
     frame = cells[cols].merge(best.reset_index(), on=table.by, how="left")
     return frame.assign(table=table.name)
@@ -154,7 +154,8 @@ def _tests_frame(table: CellTable) -> pd.DataFrame:
 def _write_tests(tests: pd.DataFrame, context: str, tag: str, report_dir: Path,
                  extra: dict[str, object]) -> list[Path]:
     """Every paired test of the tables, raw and Holm-adjusted, as CSV and markdown."""
-    cols = ["table", "dataset", "gamma_l", "method", "best", "mean", "n_pairs", "p_raw", "p_holm", "significant"]
+    cols = ["table", "dataset", "gamma_l", "method", "best", "mean", "n_pairs", "p_raw", "p_holm", "significant",
+            "can_reach"]
     tests = tests.reindex(columns=cols)
     csv_path, md_path = report_dir / f"stats_wilcoxon_{tag}.csv", report_dir / f"stats_wilcoxon_{tag}.md"
     tests.assign(**extra).to_csv(csv_path, index=False)
@@ -168,11 +169,14 @@ def _write_tests(tests: pd.DataFrame, context: str, tag: str, report_dir: Path,
         "p": tests["p_raw"].map(format_p),
         "p (Holm)": tests["p_holm"].map(format_p),
         "Significant": tests["significant"].map(lambda v: "yes" if v else "no"),
+        "Could be": tests["can_reach"].map(lambda v: "–" if pd.isna(v) else ("yes" if v else "no (too few pairs)")),
     })
     md_path.write_text(frame_markdown(
         shown, "Paired Wilcoxon signed-rank tests against the best detector of each cell",
         "Two-sided scipy.stats.wilcoxon over the experiments both detectors ran (same split); Holm correction "
-        f"(statsmodels) over the detectors of one cell. {context}"), encoding="utf-8")
+        f"(statsmodels) over the detectors of one cell. 'Could be': whether any result could have been significant "
+        f"at p < {ALPHA} with that many pairs (smallest exact p with n pairs: 2/2^n, times the tests of the cell "
+        f"after Holm). {context}"), encoding="utf-8")
     return [csv_path, md_path]
 
 
