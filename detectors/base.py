@@ -66,6 +66,8 @@ class SemiSupervisedDetector(BaseDetector):
 
     requires_labels: ClassVar[bool] = False
     registry_name: ClassVar[str] = ""
+    #: How tables and figures name the detector (e.g. "My SVDD"); empty: the registry name.
+    display_name: ClassVar[str] = ""
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "contamination": [Interval(numbers.Real, 0.0, 0.5, closed="right")],
     }

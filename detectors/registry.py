@@ -91,6 +91,16 @@ def get_detector_class(name: str) -> type:
         raise KeyError(f"unknown detector {name!r}; registered detectors: {', '.join(sorted(_REGISTRY))}") from None
 
 
+def registered_display_name(name: str) -> str:
+    """The ``display_name`` of the class registered as ``name``, or "" (never imports anything).
+
+    Reports call it for detectors they have no label for, such as a user's plugin: the plugin is
+    registered in the process that builds the reports (``--plugin`` is loaded first).
+    """
+    cls = _REGISTRY.get(name)
+    return str(getattr(cls, "display_name", "") or "") if cls is not None else ""
+
+
 def make_detector(name: str, **params: Any):
     """Build the detector ``name`` with ``params`` (unknown parameters are an error)."""
     cls = get_detector_class(name)

@@ -7,6 +7,7 @@ against the paper's does not depend on how the runner capitalised a dataset name
 from __future__ import annotations
 
 import re
+import sys
 from typing import Iterable
 
 #: The six ODDS sets of the paper's tabular table (method.md §3).
@@ -59,9 +60,20 @@ def dataset_label(name: str) -> str:
 
 
 def detector_label(method: str) -> str:
-    """Human label for a method (a detector, possibly with a parameter suffix)."""
+    """Human label for a method (a detector, possibly with a parameter suffix).
+
+    Built-in detectors have their labels here; any other registered detector (a user's plugin)
+    may set ``display_name`` on its class. Otherwise the registry name is shown.
+    """
     base, sep, rest = str(method).partition("[")
-    return DETECTOR_LABELS.get(base, base) + (sep + rest if sep else "")
+    label = DETECTOR_LABELS.get(base) or _registered_display_name(base) or base
+    return label + (sep + rest if sep else "")
+
+
+def _registered_display_name(name: str) -> str:
+    """A plugin's ``display_name``, looked up only if the registry is already imported (no torch import here)."""
+    registry = sys.modules.get("detectors.registry")
+    return registry.registered_display_name(name) if registry is not None else ""
 
 
 def order_methods(methods: Iterable[str]) -> list[str]:
