@@ -1,6 +1,6 @@
 """Seconds per training epoch and peak memory of AA-BiGAN in the paper's MNIST setting.
 
-Setting (method.md §4): normal digit 0 (5,923 training images), known anomaly digit 1 at
+Setting (docs/methods.md §4): normal digit 0 (5,923 training images), known anomaly digit 1 at
 gamma_l = .05 (311 collected anomalies), batch 200 normals + 10 anomalies, 32x32 nets, latent 100.
 Modes, each run in its own process so that ``ru_maxrss`` is its own peak:
 

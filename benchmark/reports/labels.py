@@ -10,7 +10,7 @@ import re
 import sys
 from typing import Iterable
 
-#: The six ODDS sets of the paper's tabular table (method.md §3).
+#: The six ODDS sets of the paper's tabular table (docs/methods.md §3).
 ODDS_DATASETS: tuple[str, ...] = ("arrhythmia", "cardio", "satellite", "satimage-2", "shuttle", "thyroid")
 
 #: Column order of the paper's Table 1; detectors not listed follow in alphabetical order.
@@ -39,7 +39,7 @@ DATASET_LABELS: dict[str, str] = {
 #: Image datasets first, in the paper's order, then ODDS in the paper's order.
 DATASET_ORDER: tuple[str, ...] = ("mnist", "fmnist", "cifar10", "cifar10jpeg") + ODDS_DATASETS
 
-#: What each selection policy means, for captions (method.md §2, "Model selection").
+#: What each selection policy means, for captions (docs/methods.md §2, "Model selection").
 POLICY_DESCRIPTIONS: dict[str, str] = {
     "paper": "epoch/score chosen on a validation set drawn from the test split, as in the AA-BiGAN code",
     "oracle-10": "hyperparameters tuned on a stratified 10% of the test set, as in the Deep SAD paper",

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .labels import canonical_dataset, dataset_label, detector_label, format_gamma, order_datasets, order_methods
 
-#: Where the published numbers live in the repository (method.md §6, MNIST and F-MNIST).
+#: Where the published numbers live in the repository (docs/methods.md §6, MNIST and F-MNIST).
 REFERENCE_PATH = Path(__file__).resolve().parents[2] / "reference" / "paper_table1.csv"
 
 #: Below this many experiments a cell gets numbers but no verdict: with two or three experiments
