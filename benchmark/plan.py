@@ -14,6 +14,15 @@ NO_TIMINGS = ("no stored timings of comparable jobs (same detector, parameters, 
               "selection and device kind) in this folder, so no time estimate")
 
 
+def duration(seconds: float) -> str:
+    """A time a reader takes in at a glance: seconds, minutes or hours."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto") -> str:
     """Jobs per detector and dataset, how many are stored already, and the time the rest will take.
 
@@ -36,7 +45,7 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto") ->
         if not len(todo) or not known.any():
             text = ""
         else:
-            text = f"{todo['seconds'].sum() / 60:.1f} min" + ("" if known.all() else f" for {int(known.sum())} of {len(todo)}")
+            text = duration(todo["seconds"].sum()) + ("" if known.all() else f" for {int(known.sum())} of {len(todo)}")
         rows.append([detector, dataset, len(group), len(group) - len(todo), len(todo), text])
     listed = [f"{'stored ' if job.key in done else 'to run '} {job.key}  {job.describe()}" for job in jobs[:MAX_LISTED_JOBS]]
     if len(jobs) > MAX_LISTED_JOBS:
@@ -49,8 +58,8 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto") ->
         if not known.any():
             footer += f"; {NO_TIMINGS}"
         elif known.all():
-            footer += f"; estimated {todo['seconds'].sum() / 3600:.2f} h from comparable stored jobs"
+            footer += f"; estimated {duration(todo['seconds'].sum())} from comparable stored jobs"
         else:
-            footer += (f"; estimated {todo['seconds'].sum() / 3600:.2f} h for the {int(known.sum())} of {len(todo)} "
+            footer += (f"; estimated {duration(todo['seconds'].sum())} for the {int(known.sum())} of {len(todo)} "
                        "with comparable stored jobs, the others unknown")
     return "\n".join(listed) + "\n\n" + table + footer

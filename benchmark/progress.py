@@ -11,7 +11,7 @@ processes cannot reach the bar, so with ``--jobs N`` the bar names the job that 
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Sequence, TextIO
 
 from tqdm.auto import tqdm
 
@@ -21,15 +21,16 @@ from .jobs import Job
 class JobBar:
     """tqdm over expected seconds, with ``done/total jobs``, status counts and the current job."""
 
-    def __init__(self, jobs: Sequence[Job], costs: Sequence[float], *, enabled: bool = True):
+    def __init__(self, jobs: Sequence[Job], costs: Sequence[float], *, enabled: bool = True,
+                 file: TextIO | None = None):
         self._cost = {job.key: float(c) for job, c in zip(jobs, costs)}
         self._label = {job.key: job.describe() for job in jobs}
         self._n_jobs, self._done = len(jobs), 0
         self._counts = ""
         self._current = ""
         self._bar = tqdm(total=round(sum(self._cost.values()), 3) or None, disable=not enabled, dynamic_ncols=True,
-                         smoothing=0.0, desc="jobs",
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}")
+                         smoothing=0.0, desc="jobs", file=file,
+                         bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]{postfix}")
         self._show()
 
     def started(self, job: Job) -> None:
