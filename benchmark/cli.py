@@ -231,7 +231,9 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     for job in {job.detector: job for job in jobs}.values():  # bad names and values fail here, not in every job
         try:
-            make_detector(job.detector, **job.params).check_params()
+            detector = make_detector(job.detector, **job.params)
+            if hasattr(detector, "check_params"):  # every SemiSupervisedDetector has it
+                detector.check_params()
         except (TypeError, ValueError) as exc:
             given = " ".join(f"--param {job.detector}.{k}={json.dumps(v)}" for k, v in extra_params.get(job.detector, {}).items())
             raise UsageError(f"{job.detector}: {exc}" + (f" (from {given})" if given else "")) from None
