@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .protocol import SELECTION_POLICIES, ProtocolError
 from .jobs import python_command
+from .protocol import SELECTION_POLICIES, ProtocolError
 from .suites import SUITES, build_experiments, build_jobs, get_suite, with_overrides
 
 EXIT_OK, EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -117,6 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt as exc:  # before the run started (checks, data loading): nothing written
+        print(f"\ninterrupted{_by(exc)} before any job started; nothing was written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _by(exc: BaseException) -> str:
+    return " (SIGTERM)" if isinstance(exc, Terminated) else ""
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -235,7 +242,8 @@ def _main(args: argparse.Namespace) -> int:
             if hasattr(detector, "check_params"):  # every SemiSupervisedDetector has it
                 detector.check_params()
         except (TypeError, ValueError) as exc:
-            given = " ".join(f"--param {job.detector}.{k}={json.dumps(v)}" for k, v in extra_params.get(job.detector, {}).items())
+            given = " ".join(f"--param {job.detector}.{k}={json.dumps(v)}"
+                             for k, v in extra_params.get(job.detector, {}).items())
             raise UsageError(f"{job.detector}: {exc}" + (f" (from {given})" if given else "")) from None
 
     store = ResultsStore(out_dir)
@@ -271,11 +279,12 @@ def _main(args: argparse.Namespace) -> int:
             _report(store, expected=_expected(jobs), print_table=True)
         except Exception as exc:  # noqa: BLE001 - the rows are stored; a report bug must not hide that
             print(f"warning: the reports could not be written ({type(exc).__name__}: {exc}); the rows are safe in "
-                  f"{store.path}; rebuild with: {python_command()} run_benchmark.py --report-only --out {out_dir}", file=sys.stderr)
+                  f"{store.path}; rebuild with: {python_command()} run_benchmark.py --report-only --out {out_dir}",
+                  file=sys.stderr)
         return EXIT_FAILED_JOBS if summary.failed else EXIT_OK
     except KeyboardInterrupt as exc:
         done = len(store.done_keys() & {job.key for job in jobs})
-        print(f"\ninterrupted{' (SIGTERM)' if isinstance(exc, Terminated) else ''}: {done} of {len(jobs)} jobs are stored in {store.path}; "
+        print(f"\ninterrupted{_by(exc)}: {done} of {len(jobs)} jobs are stored in {store.path}; "
               "run the same command again to resume.", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
