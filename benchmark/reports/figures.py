@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from .aggregate import summarize  # noqa: E402
 from .labels import dataset_label, detector_label, order_datasets, order_methods  # noqa: E402
 from .stats import ALPHA, RankResult  # noqa: E402
-from .styles import detector_styles, is_paper_detector  # noqa: E402
+from .styles import Style, detector_styles, is_paper_detector  # noqa: E402
 
 AUROC_RANGE = (0.0, 100.0)  # in %: bands are clipped to it, the axis never runs past 100
 
@@ -47,11 +47,13 @@ def _count_text(summary: pd.DataFrame) -> str:
 
 
 def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: str, stem: Path,
-                x_percent: bool = False, missing: pd.DataFrame | None = None) -> list[Path]:
+                x_percent: bool = False, missing: pd.DataFrame | None = None,
+                styles: dict[str, Style] | None = None) -> list[Path]:
     """One panel per dataset, one line per detector: mean AUROC (%) against ``x`` with a ±1 std band.
 
     ``missing`` (planned jobs without a row, with ``dataset``, ``x`` and ``method`` columns) adds
-    their points to the "no result" marks. Returns the PNG and PDF paths, or nothing when fewer
+    their points to the "no result" marks; ``styles`` (from :func:`.styles.detector_styles` over
+    every detector of the report) keeps colours equal across figures. Returns the PNG and PDF paths, or nothing when fewer
     than two x values have an ok result: a single point is a table cell, already in a table.
     """
     full = summarize(rows, ["dataset", x])
@@ -65,7 +67,7 @@ def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: st
     gaps = gaps[gaps["_merge"] == "left_only"].drop(columns="_merge").drop_duplicates()
     datasets = order_datasets(summary["dataset"])
     methods = order_methods(pd.concat([summary["method"], gaps["method"]]))
-    styles = detector_styles(methods)
+    styles = {**detector_styles(methods), **(styles or {})}
     scale = 100.0 if x_percent else 1.0
     marks = {"single": False, "gap": False}
     with plt.rc_context({"font.size": 9, "axes.grid": True, "grid.alpha": 0.3}):
@@ -91,11 +93,13 @@ def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: st
                         ax.scatter(single[x] * scale, single["mean"], s=110, facecolors="none", edgecolors="black",
                                    linewidths=0.9, zorder=5)
                 gap = gaps[(gaps["dataset"] == ds) & (gaps["method"] == m)]
-                if len(gap):
+                if len(gap):  # crosses on the bottom edge, side by side so that several stay visible
                     marks["gap"] = True
                     bottom = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
-                    ax.scatter(gap[x] * scale, [0.03] * len(gap), transform=bottom, marker="x", color=st.color,
-                               s=40, linewidths=1.4, zorder=5, clip_on=False)
+                    shift = (methods.index(m) - (len(methods) - 1) / 2) * 3.0
+                    ax.scatter(gap[x] * scale, [0.03] * len(gap), marker="x", color=st.color, s=30, linewidths=1.4,
+                               zorder=5, clip_on=False,
+                               transform=mtransforms.offset_copy(bottom, fig=fig, x=shift, units="points"))
             ax.set_title(dataset_label(ds))
             ax.set_xlabel(xlabel)
             ax.set_ylabel("AUROC (%)")
@@ -103,14 +107,10 @@ def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: st
             ax.set_xticks([t * scale for t in ticks])
             low, high = ax.get_ylim()
             ax.set_ylim(max(low, AUROC_RANGE[0]), min(high, AUROC_RANGE[1] + 1.0))
-        handles, labels = [], []
-        for ax in axes[0]:
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                if lab not in labels:
-                    handles.append(h)
-                    labels.append(lab)
-        order = [labels.index(detector_label(m)) for m in methods if detector_label(m) in labels]
-        handles, labels = [handles[i] for i in order], [labels[i] for i in order]
+        handles = [Line2D([], [], color=styles[m].color, marker=styles[m].marker, linestyle=styles[m].linestyle,
+                          linewidth=styles[m].linewidth, markersize=5, markeredgecolor=styles[m].color,
+                          markerfacecolor=styles[m].color if styles[m].filled else "white") for m in methods]
+        labels = [detector_label(m) for m in methods]
         if marks["single"]:
             handles.append(Line2D([], [], marker="o", markersize=9, markerfacecolor="none", markeredgecolor="black",
                                   linestyle="none"))
@@ -123,7 +123,7 @@ def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: st
         fig.suptitle(title, fontsize=10)
         has_paper = any(is_paper_detector(m) for m in methods)
         has_other = any(not is_paper_detector(m) for m in methods)
-        kinds = ("solid lines, filled markers: the paper's detectors; dashed, hollow: the others. "
+        kinds = ("Solid lines, filled markers: the paper's detectors; dashed, hollow: the others. "
                  if has_paper and has_other else "")
         caption = (f"Lines: mean AUROC over experiments; bands: ±1 std of the paper's detectors, clipped to "
                    f"[0, 100]; {_count_text(summary)}. {kinds}{context}")
@@ -135,9 +135,10 @@ def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: st
         return _save(fig, stem)
 
 
-def plot_cd(result: RankResult, title: str, context: str, stem: Path, alpha: float = ALPHA) -> list[Path]:
+def plot_cd(result: RankResult, title: str, context: str, stem: Path, alpha: float = ALPHA,
+            styles: dict[str, Style] | None = None) -> list[Path]:
     """Critical-difference diagram: average ranks, bars joining detectors the post hoc cannot separate."""
-    styles = detector_styles(order_methods(result.avg_ranks.index))
+    styles = {**detector_styles(order_methods(result.avg_ranks.index)), **(styles or {})}
     colors = {detector_label(m): st.color for m, st in styles.items()}
     ranks = result.avg_ranks.rename(index=detector_label)
     sig = result.posthoc.rename(index=detector_label, columns=detector_label)
