@@ -179,8 +179,8 @@ def _write_tests(tests: pd.DataFrame, context: str, tag: str, report_dir: Path,
         shown, "Paired Wilcoxon signed-rank tests against the best detector of each cell",
         "Two-sided scipy.stats.wilcoxon over the experiments both detectors ran (same split); Holm correction "
         f"(statsmodels) over the detectors of one cell. 'Could be': whether any result could have been significant "
-        f"at p < {ALPHA} with that many pairs (smallest exact p with n pairs: 2/2^n, times the tests of the cell "
-        f"after Holm). {context}"), encoding="utf-8")
+        f"at p < {ALPHA} with that many pairs (the smallest exact p is 0.5 with 2 pairs, 0.0625 with 5, before Holm "
+        f"multiplies it by the number of tests of the cell). {context}"), encoding="utf-8")
     return [csv_path, md_path]
 
 

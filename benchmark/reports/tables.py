@@ -85,8 +85,9 @@ def _power_note(cells: pd.DataFrame, alpha: float) -> str:
     if not blind:
         return ""
     scope = "any cell" if blind == int(tested.sum()) else f"{blind} of {int(tested.sum())} comparisons"
-    return (f"With this few experiments the paired test cannot reach p < {alpha} in {scope} (smallest possible "
-            "p with n pairs: 2/2^n, times the number of tests after Holm): the absence of * says nothing there. ")
+    return (f"With this few experiments the paired test cannot reach p < {alpha} in {scope} (the smallest "
+            "possible p is 0.5 with 2 pairs, 0.0625 with 5, before Holm multiplies it by the number of tests): "
+            "the absence of * says nothing there. ")
 
 
 def cell_text(cell: pd.Series | None, fmt: str = "md") -> str:
