@@ -75,3 +75,12 @@ def test_dry_run_says_when_the_data_is_there(tmp_path, capsys, data_dir, toy_plu
     code = main(["--out", str(tmp_path / "o"), *TOY, "--suite", "tabular", "--detectors", "toy-centroid",
                  "--datasets", "thyroid", "--data-dir", str(data_dir), "--dry-run"])
     assert code == 0 and "data: thyroid found" in capsys.readouterr().out
+
+
+def test_rerun_commands_name_the_setup_venv_when_it_ran_the_job(monkeypatch):
+    from benchmark import jobs
+
+    monkeypatch.setattr(sys, "prefix", str(REPO / ".venv"))
+    assert jobs.python_command() == ".venv/bin/python"
+    monkeypatch.setattr(sys, "prefix", "/some/other/env")
+    assert jobs.python_command() == "python"
