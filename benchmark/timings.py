@@ -5,8 +5,8 @@ parameters, on the same dataset with the same subsampling, γl, γp and selectio
 the data sizes and the validation work), on the same kind of device. A smoke job (10 epochs, 600
 images) says nothing about a 200-epoch full-data job, so it is never used for one.
 
-The priors only weight the progress bar, whose rate the run itself calibrates: they are typical
-seconds of a ``smoke`` job on a 2-core CPU, so that the bar's first ETA does not treat a GAN job
+The priors only weight the progress bar, whose rate the run itself calibrates: they are measured
+seconds of ``smoke`` jobs, so that the bar's first ETA does not treat a GAN job
 and an isolation forest as the same amount of work. They never appear as an estimate in
 ``--dry-run``.
 """
@@ -19,13 +19,14 @@ import pandas as pd
 
 from .jobs import Job
 
-#: Typical seconds of one ``smoke`` job per detector (2-core CPU); unknown detectors get the default.
+#: Median seconds of one ``smoke`` job per detector, from a smoke run on a busy 2-core CPU (only
+#: their ratios matter: the bar's rate rescales them); unknown detectors get the default.
 PRIOR_SECONDS: dict[str, float] = {
-    "aa-bigan": 45.0, "nda": 12.0, "deep-sad": 6.0, "supervised": 3.0, "ss-dgm": 5.0, "ssad-hybrid": 4.0,
-    "ssad-raw": 3.0, "aad": 1.0, "pyod-deepsvdd": 2.0, "pyod-iforest": 0.5, "pyod-ocsvm": 0.5,
-    "pyod-kde": 1.0, "pyod-ecod": 0.5,
+    "aa-bigan": 111.0, "nda": 22.0, "deep-sad": 22.0, "ssad-hybrid": 9.0, "pyod-kde": 4.0, "supervised": 3.0,
+    "aad": 2.3, "ssad-raw": 2.2, "ss-dgm": 2.2, "pyod-deepsvdd": 0.5, "pyod-ecod": 0.6, "pyod-iforest": 0.4,
+    "pyod-ocsvm": 0.6,
 }
-DEFAULT_PRIOR_SECONDS = 5.0
+DEFAULT_PRIOR_SECONDS = 10.0
 
 #: What makes two jobs comparable for timing (besides the device kind).
 COMPARABLE_FIELDS = ("detector", "detector_params", "dataset", "max_train_normals", "max_test", "gamma_l",

@@ -70,6 +70,8 @@ def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: st
     styles = {**detector_styles(methods), **(styles or {})}
     scale = 100.0 if x_percent else 1.0
     marks = {"single": False, "gap": False}
+    # Fainter bands the more of them overlap, so that the lines stay readable.
+    band_alpha = min(0.15, 0.6 / max(1, sum(styles[m].filled for m in methods)))
     with plt.rc_context({"font.size": 9, "axes.grid": True, "grid.alpha": 0.3}):
         fig, axes = plt.subplots(1, len(datasets), figsize=(4.4 * len(datasets), 3.6), squeeze=False,
                                  sharey=False)
@@ -86,7 +88,7 @@ def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: st
                     if st.filled:  # bands for the paper's detectors only: thirteen would hide the lines
                         low = (line["mean"] - line["std"].fillna(0.0)).clip(*AUROC_RANGE)
                         high = (line["mean"] + line["std"].fillna(0.0)).clip(*AUROC_RANGE)
-                        ax.fill_between(xs, low, high, color=st.color, alpha=0.10, linewidth=0)
+                        ax.fill_between(xs, low, high, color=st.color, alpha=band_alpha, linewidth=0)
                     single = line[line["n"] == 1]
                     if len(single):
                         marks["single"] = True

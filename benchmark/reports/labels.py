@@ -72,8 +72,8 @@ def detector_label(method: str) -> str:
 
 def _registered_display_name(name: str) -> str:
     """A plugin's ``display_name``, looked up only if the registry is already imported (no torch import here)."""
-    registry = sys.modules.get("detectors.registry")
-    return registry.registered_display_name(name) if registry is not None else ""
+    lookup = getattr(sys.modules.get("detectors.registry"), "registered_display_name", None)
+    return lookup(name) if lookup is not None else ""
 
 
 def order_methods(methods: Iterable[str]) -> list[str]:
