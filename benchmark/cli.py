@@ -2,16 +2,20 @@
 
 Bad input (an unknown name, an impossible setting, a data folder without the files, an output
 path that cannot be written) is answered with one clear message and exit code 2, and nothing is
-written. Exit codes: 0 all jobs ok, 1 some job failed, 2 bad input, 130 interrupted.
+written. Exit codes: 0 all jobs ok, 1 some job failed, 2 bad input, 130 interrupted (Ctrl-C, or
+SIGTERM as a cluster scheduler sends it: both end the same way, finished jobs kept).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from .jobs import python_command
 from .protocol import SELECTION_POLICIES, ProtocolError
 from .suites import SUITES, build_experiments, build_jobs, get_suite, with_overrides
 
@@ -20,6 +24,27 @@ EXIT_OK, EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class UsageError(Exception):
     """Bad input from the user: printed as is, exit code 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into the same exception as Ctrl-C so that both take one exit path."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While the run works, SIGTERM raises :class:`Terminated` in the main thread (as SIGINT does)."""
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a library): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _csv_list(kind):
@@ -87,21 +112,32 @@ def parse_params(items: Sequence[str], valid_detectors: Sequence[str]) -> dict[s
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _main(args)
+        with _sigterm_as_interrupt():
+            return _main(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt as exc:  # before the run started (checks, data loading): nothing written
+        print(f"\ninterrupted{_by(exc)} before any job started; nothing was written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _by(exc: BaseException) -> str:
+    return " (SIGTERM)" if isinstance(exc, Terminated) else ""
 
 
 def _main(args: argparse.Namespace) -> int:
-    from datasets import DATASETS, DataError, load_dataset
-    from detectors import available_detectors, get_detector_class, import_errors, load_plugin, make_detector
+    from datasets import DATASETS, DataError, find_missing, load_dataset
+    from detectors import DuplicateNameError, available_detectors, get_detector_class, import_errors, load_plugin, \
+        make_detector
 
     from .store import OutputDirError, ResultsStore, check_output_dir
 
     for plugin in args.plugin:
         try:
             load_plugin(plugin)
+        except DuplicateNameError as exc:
+            raise UsageError(f"--plugin {plugin}: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - any import problem of a user's module is bad input
             raise UsageError(f"--plugin {plugin}: could not import it: {type(exc).__name__}: {exc}") from None
     registered = available_detectors()
@@ -198,23 +234,30 @@ def _main(args: argparse.Namespace) -> int:
         if args.data_dir:
             rerun_options += ["--data-dir", args.data_dir]
         jobs = build_jobs(suite, experiments, detectors, extra_params, tuple(rerun_options))
-        for job in {job.detector: job for job in jobs}.values():  # unknown parameters fail here, not in every job
-            make_detector(job.detector, **job.params)
     except (ProtocolError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    for job in {job.detector: job for job in jobs}.values():  # bad names and values fail here, not in every job
+        try:
+            detector = make_detector(job.detector, **job.params)
+            if hasattr(detector, "check_params"):  # every SemiSupervisedDetector has it
+                detector.check_params()
+        except (TypeError, ValueError) as exc:
+            given = " ".join(f"--param {job.detector}.{k}={json.dumps(v)}"
+                             for k, v in extra_params.get(job.detector, {}).items())
+            raise UsageError(f"{job.detector}: {exc}" + (f" (from {given})" if given else "")) from None
 
     store = ResultsStore(out_dir)
     if args.dry_run:
         from .plan import describe_plan
 
-        print(describe_plan(jobs, store))
-        return EXIT_OK
+        print(describe_plan(jobs, store, args.device))
+        return _check_data_for_dry_run(suite.datasets, args.data_dir, find_missing)
 
     for name in suite.datasets:  # every data file checked before anything is written
         try:
             load_dataset(name, args.data_dir)
         except DataError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(str(exc) + _without_dataset_hint(name, suite.datasets)) from None
 
     from .runner import run_jobs
 
@@ -236,15 +279,52 @@ def _main(args: argparse.Namespace) -> int:
             _report(store, expected=_expected(jobs), print_table=True)
         except Exception as exc:  # noqa: BLE001 - the rows are stored; a report bug must not hide that
             print(f"warning: the reports could not be written ({type(exc).__name__}: {exc}); the rows are safe in "
-                  f"{store.path}; rebuild with: python run_benchmark.py --report-only --out {out_dir}", file=sys.stderr)
+                  f"{store.path}; rebuild with: {python_command()} run_benchmark.py --report-only --out {out_dir}",
+                  file=sys.stderr)
         return EXIT_FAILED_JOBS if summary.failed else EXIT_OK
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         done = len(store.done_keys() & {job.key for job in jobs})
-        print(f"\ninterrupted: {done} of {len(jobs)} jobs are stored in {store.path}; "
+        print(f"\ninterrupted{_by(exc)}: {done} of {len(jobs)} jobs are stored in {store.path}; "
               "run the same command again to resume.", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         store.release()
+
+
+def _without_dataset_hint(name: str, datasets: Sequence[str]) -> str:
+    """How to run the suite without a missing dataset (for CIFAR-10: on its JPEG copy, or without it)."""
+    others = [d for d in datasets if d != name]
+    lines = []
+    if name == "cifar10":
+        jpeg = ",".join(others + ["cifar10-jpeg"])
+        lines.append(f"  or run on the lossy JPEG copy of CIFAR-10, reported under its own name cifar10-jpeg "
+                     f"(not comparable with the paper's CIFAR-10 numbers): --datasets {jpeg}")
+    if others:
+        lines.append(f"  or run without {name}: --datasets {','.join(others)}")
+    return ("\n" + "\n".join(lines)) if lines else ""
+
+
+def _check_data_for_dry_run(datasets: Sequence[str], data_dir: str | None, find_missing) -> int:
+    """Say whether the suite's data is there (presence only: nothing is read, verified or created).
+
+    Exit 2 when a real run would certainly stop (a file missing that cannot be downloaded);
+    a file that a real run would download is reported, and the dry run stays a success.
+    """
+    problems, fatal = [], False
+    for name in datasets:
+        err = find_missing(name, data_dir)
+        if err is None:
+            continue
+        from datasets import can_download
+
+        fatal = fatal or not can_download(name, data_dir)
+        problems.append(str(err) + _without_dataset_hint(name, datasets))
+    if not problems:
+        print(f"data: {', '.join(datasets)} found (checksums are verified when a run loads them)")
+        return EXIT_OK
+    print("data problems (a real run " + ("would stop" if fatal else "would try to download the missing files")
+          + "):\n" + "\n".join(problems), file=sys.stderr)
+    return EXIT_BAD_INPUT if fatal else EXIT_OK
 
 
 def _tuple(values):

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import platform
 import shlex
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,7 +53,7 @@ class Job:
     def rerun_command(self) -> str:
         """One command that reruns this job alone."""
         e = self.experiment
-        parts = ["python", "run_benchmark.py", "--suite", self.suite, "--detectors", self.detector,
+        parts = [python_command(), "run_benchmark.py", "--suite", self.suite, "--detectors", self.detector,
                  "--datasets", e.dataset, "--gamma-l", str(e.gamma_l), "--gamma-p", str(e.gamma_p),
                  "--k-l", str(e.k_l), "--seed-offset", str(e.seed), "--seeds", "1", "--selection", self.selection]
         if e.normal_class >= 0:
@@ -65,6 +67,18 @@ class Job:
         for name, value in sorted(self.params.items()):
             parts += ["--param", f"{self.detector}.{name}={json.dumps(value)}"]
         return shlex.join(parts + list(self.rerun_options))
+
+
+def python_command() -> str:
+    """The interpreter to write into commands a user will paste (reruns, report hints).
+
+    ``scripts/setup.sh`` installs into the repository's ``.venv``, which is not activated: a bare
+    ``python`` would miss every dependency. When this process runs from that ``.venv``, commands
+    say ``.venv/bin/python`` (run from the repository root, like ``run_benchmark.py`` itself);
+    in any other environment the user installed into, ``python``.
+    """
+    venv = Path(__file__).resolve().parents[1] / ".venv"
+    return ".venv/bin/python" if Path(sys.prefix).resolve() == venv.resolve() else "python"
 
 
 def canonical_params(params: dict[str, Any]) -> str:

@@ -6,47 +6,60 @@ from tabulate import tabulate
 
 from .jobs import Job
 from .store import ResultsStore
-
+from .timings import estimate, stored_timings
 
 MAX_LISTED_JOBS = 100  # a dry run lists each job up to this many, then only the summary
 
+NO_TIMINGS = ("no stored timings of comparable jobs (same detector, parameters, dataset, subsampling, γl, γp, "
+              "selection and device kind) in this folder, so no time estimate")
 
-def describe_plan(jobs: list[Job], store: ResultsStore) -> str:
+
+def duration(seconds: float) -> str:
+    """A time a reader takes in at a glance: seconds, minutes or hours."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto") -> str:
     """Jobs per detector and dataset, how many are stored already, and the time the rest will take.
 
-    Time comes from the runs already stored in the same folder (median seconds of a job of that
-    detector and dataset); without them the estimate is left blank rather than guessed.
+    Time comes only from stored runs of comparable jobs in the same folder (see
+    :mod:`benchmark.timings`); a job without one is counted as unknown rather than guessed, and
+    the footer says how many pending jobs the estimate covers.
     """
     done = store.done_keys()
-    stored = store.latest()
-    timing = {}
-    if len(stored):
-        ok = stored[stored["status"] == "ok"].copy()
-        ok["seconds"] = ok["fit_seconds"].astype(float) + ok["score_seconds"].astype(float)
-        timing = ok.groupby(["detector", "dataset"])["seconds"].median().to_dict()
+    timings = stored_timings(store.latest())
     frame = pd.DataFrame({
         "detector": [j.detector for j in jobs],
         "dataset": [j.experiment.dataset for j in jobs],
         "pending": [j.key not in done for j in jobs],
+        "seconds": [estimate(j, device, timings) for j in jobs],
     })
-    rows, total, known = [], 0.0, True
+    rows = []
     for (detector, dataset), group in frame.groupby(["detector", "dataset"], sort=False):
-        pending = int(group["pending"].sum())
-        per_job = timing.get((detector, dataset))
-        estimate = "" if per_job is None else f"{per_job * pending / 60:.1f} min"
-        if per_job is None and pending:
-            known = False
-        total += (per_job or 0.0) * pending
-        rows.append([detector, dataset, len(group), len(group) - pending, pending, estimate])
+        todo = group[group["pending"]]
+        known = todo["seconds"].notna()
+        if not len(todo) or not known.any():
+            text = ""
+        else:
+            text = duration(todo["seconds"].sum()) + ("" if known.all() else f" for {int(known.sum())} of {len(todo)}")
+        rows.append([detector, dataset, len(group), len(group) - len(todo), len(todo), text])
     listed = [f"{'stored ' if job.key in done else 'to run '} {job.key}  {job.describe()}" for job in jobs[:MAX_LISTED_JOBS]]
     if len(jobs) > MAX_LISTED_JOBS:
         listed.append(f"... and {len(jobs) - MAX_LISTED_JOBS} more")
     table = tabulate(rows, headers=["detector", "dataset", "jobs", "stored", "to run", "estimated time"], tablefmt="github")
-    n_pending = int(frame["pending"].sum())
-    footer = f"\n{len(jobs)} jobs, {len(jobs) - n_pending} already stored in {store.path}, {n_pending} to run"
-    if n_pending:
-        if not timing:
-            footer += "; no stored timings in this folder to estimate the time from"
+    todo = frame[frame["pending"]]
+    footer = f"\n{len(jobs)} jobs, {len(jobs) - len(todo)} already stored in {store.path}, {len(todo)} to run"
+    if len(todo):
+        known = todo["seconds"].notna()
+        if not known.any():
+            footer += f"; {NO_TIMINGS}"
+        elif known.all():
+            footer += f"; estimated {duration(todo['seconds'].sum())} from comparable stored jobs"
         else:
-            footer += f"; estimated {total / 3600:.2f} h" + ("" if known else " for those with stored timings (others unknown)")
+            footer += (f"; estimated {duration(todo['seconds'].sum())} for the {int(known.sum())} of {len(todo)} "
+                       "with comparable stored jobs, the others unknown")
     return "\n".join(listed) + "\n\n" + table + footer

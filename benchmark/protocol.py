@@ -1,4 +1,4 @@
-"""The split of one experiment, exactly as the protocol says (method.md §2-3).
+"""The split of one experiment, exactly as the protocol says (docs/methods.md §2-3).
 
 Everything here depends on the :class:`Experiment` alone, never on the detector: every detector
 of one experiment gets the same :class:`Split`. The count formula, the draws of pollution and

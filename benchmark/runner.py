@@ -6,14 +6,18 @@ finished jobs are kept; stored ok/n.a. jobs are skipped when the same run starts
 from __future__ import annotations
 
 import contextlib
+import sys
 from dataclasses import dataclass
 from typing import Iterator
 
 from joblib import Parallel, delayed
-from tqdm.auto import tqdm
+
+from detectors.progress import epoch_listener
 
 from .jobs import Job, run_job
+from .progress import JobBar
 from .store import ResultsStore
+from .timings import expected_costs, stored_timings
 
 
 @dataclass
@@ -57,14 +61,19 @@ def run_jobs(jobs: list[Job], store: ResultsStore, *, data_dir: str | None, devi
              n_jobs: int = 1, backend: str = "loky", scheduler: str | None = None, progress: bool = True,
              plugins: tuple[str, ...] = ()) -> RunSummary:
     """Run every job not yet stored as done; store one row per job as it finishes."""
+    rows = store.latest()
     done = store.done_keys()
     pending = [job for job in jobs if job.key not in done]
     summary = RunSummary(planned=len(jobs), skipped=len(jobs) - len(pending))
-    bar = tqdm(total=len(pending), desc="jobs", unit="job", disable=not progress, dynamic_ncols=True)
+    if summary.skipped:
+        print(f"resuming: {summary.skipped} stored, skipping; {len(pending)} of {len(jobs)} jobs to run",
+              file=sys.stderr)
+    costs = expected_costs(pending, device, stored_timings(rows))
+    bar = JobBar(pending, costs, enabled=progress)
     arguments = [(job, data_dir, device_for(i, device, n_jobs), plugins) for i, job in enumerate(pending)]
     try:
         if n_jobs == 1 and backend == "loky":
-            _consume((run_job(*args) for args in arguments), store, summary, bar)
+            _consume(_in_process(arguments, bar), store, summary, bar)
         else:
             with _backend(backend, scheduler):
                 parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered",
@@ -75,7 +84,16 @@ def run_jobs(jobs: list[Job], store: ResultsStore, *, data_dir: str | None, devi
     return summary
 
 
-def _consume(rows, store: ResultsStore, summary: RunSummary, bar) -> None:
+def _in_process(arguments, bar: "JobBar") -> Iterator[dict]:
+    """Run jobs one by one, showing each one's name and its epochs while it trains."""
+    for args in arguments:
+        bar.started(args[0])
+        with epoch_listener(bar.epoch):
+            row = run_job(*args)
+        yield row
+
+
+def _consume(rows, store: ResultsStore, summary: RunSummary, bar: "JobBar") -> None:
     for row in rows:
         store.append(row)
         if row["status"] == "ok":
@@ -85,5 +103,4 @@ def _consume(rows, store: ResultsStore, summary: RunSummary, bar) -> None:
         else:
             summary.failed += 1
             bar.write(f"FAILED {row['detector']} on {row['dataset']} (key {row['job_key']}): {row['error'][:300]}")
-        bar.set_postfix(ok=summary.ok, failed=summary.failed, na=summary.not_applicable)
-        bar.update(1)
+        bar.finished(row["job_key"], summary)

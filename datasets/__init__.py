@@ -11,7 +11,7 @@ the file, the folders searched and the fix.
 """
 from .dataset import Dataset
 from .errors import DataError, MissingDataError, UnknownDatasetError
-from .loader import clear_cache, load_dataset
+from .loader import can_download, clear_cache, find_missing, load_dataset
 from .paths import resolve_data_dir
 from .registry import DATASETS, DatasetInfo
 
@@ -22,7 +22,9 @@ __all__ = [
     "DatasetInfo",
     "MissingDataError",
     "UnknownDatasetError",
+    "can_download",
     "clear_cache",
+    "find_missing",
     "load_dataset",
     "resolve_data_dir",
 ]

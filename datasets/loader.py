@@ -26,7 +26,7 @@ from .download import DEFAULT_TIMEOUT, DownloadFailed, fetch
 from .errors import MissingDataError
 from .idx import read_idx_gz
 from .odds import read_odds_mat
-from .paths import cache_root, data_dir_and_origin
+from .paths import cache_root, data_dir_and_origin, is_writable_dir
 from .registry import DATASETS, DatasetInfo, get_info
 from .verify import clear_memo, verify_file
 
@@ -157,6 +157,37 @@ def load_dataset(
         except DownloadFailed as e:
             raise err.with_note(f"download failed: {e}") from None
     return _load_cached(info.name, str(root))
+
+
+def find_missing(name: str, data_dir: str | os.PathLike[str] | None = None) -> MissingDataError | None:
+    """Whether the files of ``name`` are present, without reading, verifying or downloading them.
+
+    For ``--dry-run``: a cheap look at the data folder that creates nothing. Returns None when
+    the files are there (their checksums are checked when the data is loaded), else the
+    error :func:`load_dataset` would start from, with the folder and whether a download is possible.
+    """
+    info = get_info(name)
+    root, origin = data_dir_and_origin(data_dir)
+    files = [root / rel for rel in info.files]
+    if all(p.is_file() for p in files) or (info.archive is not None and (root / info.archive).is_file()):
+        return None
+    missing = [root / info.archive] if info.archive is not None else [p for p in files if not p.is_file()]
+    err = MissingDataError(info.name, missing, searched=sorted({f"{p.parent}/" for p in missing}),
+                           fix=hints.put_files(info, missing))
+    where = f"data folder: {root} ({origin})" + ("" if root.is_dir() else " — this folder does not exist")
+    err = err.with_note(where)
+    if not info.urls:
+        return err.with_note("download: not available for this dataset")
+    if not is_writable_dir(missing[0].parent):
+        return err.with_note(f"download: not possible, {root} is read-only")
+    return err.with_note("download: a real run tries it (needs internet)")
+
+
+def can_download(name: str, data_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether a real run could fetch the missing files of ``name`` (a URL and a writable folder)."""
+    info = get_info(name)
+    root, _ = data_dir_and_origin(data_dir)
+    return bool(info.urls) and is_writable_dir(root / info.folder)
 
 
 def clear_cache() -> None:

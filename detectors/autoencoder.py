@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .errors import DivergenceError
+from .progress import report_epoch
 from .networks.factory import build_decoder, build_encoder
 from .torch_utils import minibatch_indices, torch_seed
 
@@ -104,6 +105,7 @@ def train_autoencoder(
             raise DivergenceError(f"autoencoder reconstruction loss became {mean_loss} at epoch {epoch + 1}")
         if history is not None:
             history.append(mean_loss)
+        report_epoch("autoencoder", epoch + 1, epochs)
     encoder.eval()
     decoder.eval()
     return encoder, decoder

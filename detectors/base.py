@@ -110,6 +110,8 @@ class SemiSupervisedDetector(BaseDetector):
 
     requires_labels: ClassVar[bool] = False
     registry_name: ClassVar[str] = ""
+    #: How tables and figures name the detector (e.g. "My SVDD"); empty: the registry name.
+    display_name: ClassVar[str] = ""
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "contamination": [Interval(numbers.Real, 0.0, 0.5, closed="right")],
     }
@@ -120,10 +122,7 @@ class SemiSupervisedDetector(BaseDetector):
     # -- the template --------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, eval_set: tuple | None = None):
         """Validate, train on ``X`` (with ``y`` marking collected anomalies), score the training set."""
-        constraints: dict[str, list] = {}
-        for klass in reversed(type(self).__mro__):
-            constraints.update(getattr(klass, "_parameter_constraints", {}) or {})
-        validate_params(type(self).__name__, self.get_params(deep=False), constraints)
+        self.check_params()
         self._check_names(X, reset=True)
         X = check_X(X, min_samples=MIN_FIT_SAMPLES)
         y = check_y(y, len(X))
@@ -180,6 +179,17 @@ class SemiSupervisedDetector(BaseDetector):
                 f"X has per-sample shape {tuple(X.shape[1:])}, but {type(self).__name__} was fitted on {self.input_shape_}"
             )
         return self._checked_scores(self._score(X), "test")
+
+    def check_params(self) -> None:
+        """Check every parameter against the constraint tables of the class and its bases.
+
+        ``fit`` calls it; the command line calls it too, before any job runs, so that a bad
+        ``--param`` value is refused as bad input instead of failing every job.
+        """
+        constraints: dict[str, list] = {}
+        for klass in reversed(type(self).__mro__):
+            constraints.update(getattr(klass, "_parameter_constraints", {}) or {})
+        validate_params(type(self).__name__, self.get_params(deep=False), constraints)
 
     # -- hooks ---------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:

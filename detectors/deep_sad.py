@@ -1,4 +1,4 @@
-"""Deep SAD (Ruff et al., ICLR 2020): deep semi-supervised anomaly detection, method.md §5.
+"""Deep SAD (Ruff et al., ICLR 2020): deep semi-supervised anomaly detection, docs/methods.md §5.
 
 A bias-free network φ maps data close to a fixed centre c; unlabelled samples are pulled
 towards c (loss ||φ(x) - c||²) and collected anomalies pushed away (loss η / (||φ(x) - c||² + ε)).
@@ -38,7 +38,7 @@ from .registry import register
 from .torch_base import TorchDetector
 from .torch_utils import batched_inference, minibatch_indices
 
-# Constants of the method (method.md §5).
+# Constants of the method (docs/methods.md §5).
 DIST_EPS = 1e-6  # keeps the inverse loss of labelled anomalies finite
 LR_DECAY = 0.1  # learning-rate factor at each milestone
 SCORE_BATCH = 1024  # batch size for inference only

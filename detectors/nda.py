@@ -1,7 +1,7 @@
 """NDA: negative data augmentation (Sinha et al., ICLR 2021) used as an anomaly detector.
 
 A GAN whose discriminator D learns to call three things apart: real normals (+), generated
-samples (-) and *negatives* (-). The hinge losses (method.md §5):
+samples (-) and *negatives* (-). The hinge losses (docs/methods.md §5):
 
     L_D = mean relu(1 - D(x)) + alpha * mean relu(1 + D(G(z))) + beta * mean relu(1 + D(x_neg))
     L_G = -mean D(G(z))

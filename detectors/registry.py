@@ -15,6 +15,10 @@ from typing import Any, Callable
 _REGISTRY: dict[str, type] = {}
 _IMPORT_ERRORS: dict[str, str] = {}
 
+
+class DuplicateNameError(ValueError):
+    """A second class tried to register a name that is taken; the message is one line."""
+
 # Modules of the suite that register detectors; imported on first use so that a missing optional
 # dependency of one detector does not stop the others.
 BUILTIN_MODULES = (
@@ -34,9 +38,14 @@ def register(name: str) -> Callable[[type], type]:
     """Class decorator: make ``cls`` available under ``name``."""
 
     def decorate(cls: type) -> type:
+        # Built-ins first: a user's module that reuses a built-in name must be the one refused
+        # (with a message about its own class), not the built-in module imported after it.
+        _load_builtins()
         existing = _REGISTRY.get(name)
         if existing is not None and existing.__qualname__ != cls.__qualname__:
-            raise ValueError(f"detector name {name!r} is already registered by {existing.__module__}.{existing.__qualname__}")
+            raise DuplicateNameError(
+                f"detector name {name!r} of {cls.__module__}.{cls.__qualname__} is already registered by module "
+                f"{existing.__module__} (class {existing.__qualname__}); rename yours, e.g. @register('my-{name}')")
         cls.registry_name = name
         _REGISTRY[name] = cls
         return cls
@@ -82,6 +91,16 @@ def get_detector_class(name: str) -> type:
         raise KeyError(f"unknown detector {name!r}; registered detectors: {', '.join(sorted(_REGISTRY))}") from None
 
 
+def registered_display_name(name: str) -> str:
+    """The ``display_name`` of the class registered as ``name``, or "" (never imports anything).
+
+    Reports call it for detectors they have no label for, such as a user's plugin: the plugin is
+    registered in the process that builds the reports (``--plugin`` is loaded first).
+    """
+    cls = _REGISTRY.get(name)
+    return str(getattr(cls, "display_name", "") or "") if cls is not None else ""
+
+
 def make_detector(name: str, **params: Any):
     """Build the detector ``name`` with ``params`` (unknown parameters are an error)."""
     cls = get_detector_class(name)
@@ -107,6 +126,10 @@ def load_plugin(spec: str) -> None:
         loader_spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[module_name] = module
-        loader_spec.loader.exec_module(module)
+        try:
+            loader_spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]  # a failed import must not pass for a loaded plugin next time
+            raise
     else:
         importlib.import_module(spec)

@@ -11,7 +11,7 @@ Training objective (minimised), as in the Deep SAD authors' baseline code:
     J = mean_labelled[-ELBO(x, y)] + mean_unlabelled[U(x)] - alpha * mean_labelled[log q(y|x)]
     U(x) = sum_y q(y|x) * (-ELBO(x, y)) - H(q(y|x))
 
-with alpha = alpha_scale * (1 - r) / r, r = labelled fraction of the training set (method.md §5).
+with alpha = alpha_scale * (1 - r) / r, r = labelled fraction of the training set (docs/methods.md §5).
 The score of a sample is q(anomaly | x).
 
 How the suite's data maps onto M2 (the Deep SAD authors' use, where no normal is labelled):
@@ -59,7 +59,7 @@ from .torch_base import TorchDetector
 from .unit_range import RESCALE_OPTIONS, fit_unit_range
 from .torch_utils import batched_inference, minibatch_indices
 
-# Kingma et al.'s dims [x, y, z, hidden] as used by the Deep SAD authors (method.md §5).
+# Kingma et al.'s dims [x, y, z, hidden] as used by the Deep SAD authors (docs/methods.md §5).
 IMAGE_DIMS: dict[str, tuple[int, tuple[int, ...]]] = {  # arch -> (z, hidden)
     "mnist": (32, (128, 64)),
     "fmnist": (64, (256, 128)),

@@ -56,7 +56,7 @@ MEDIAN_SAMPLE = 2000  # points used by the median heuristic
 SCORE_CHUNK = 4096  # rows of the test-vs-support-vector kernel computed at once
 DENSE_LIMIT = 15000  # training points above which the exact dense solve is refused without max_train
 
-# Deep SAD's MNIST autoencoder settings (method.md §5), the hybrid's defaults.
+# Deep SAD's MNIST autoencoder settings (docs/methods.md §5), the hybrid's defaults.
 AE_EPOCHS = 150
 AE_LR = 1e-4
 AE_WEIGHT_DECAY = 0.5e-3

@@ -1,4 +1,4 @@
-"""The supervised classifier baseline of the Deep SAD paper, method.md §5.
+"""The supervised classifier baseline of the Deep SAD paper, docs/methods.md §5.
 
 Deep SAD's encoder architecture (the same LeNet / MLP, bias-free, no pretraining) followed by a
 linear head with a bias (a logit needs one; the hypersphere-collapse argument that forbids biases

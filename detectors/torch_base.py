@@ -11,7 +11,8 @@ The base moves the data to the device once (the whole training set as one float3
 grows with it; every deep detector says so in its docstring), checks every loss for NaN/inf (a
 :class:`DivergenceError` naming the loss and epoch), and, given an ``eval_set``, evaluates every
 ``eval_every`` epochs (``None``: never; the detector then ignores ``eval_set``), keeps the
-weights of the best epoch and picks the best score candidate.
+weights of the best epoch and picks the best score candidate. Each finished epoch is reported
+through :func:`detectors.progress.report_epoch` (the runner's epoch counter; no effect on results).
 What was chosen is written to ``fit_info_`` (``selected_epoch``, ``selected_score``).
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sklearn.metrics import roc_auc_score
 from .base import SemiSupervisedDetector
 from .errors import DivergenceError
 from .params import DeviceSpec, Interval, IsBool, IsNone
+from .progress import report_epoch
 from .torch_utils import resolve_device, seed_from, to_tensor, torch_seed
 
 
@@ -109,6 +111,7 @@ class TorchDetector(SemiSupervisedDetector):
                         best = (auc, epoch + 1, name)
                         best_state = {k: copy.deepcopy(m.state_dict()) for k, m in self._modules().items()}
             self.history_.append(record)
+            report_epoch(type(self).__name__, epoch + 1, epochs)
             if self._should_stop(epoch, losses):
                 break
         self._set_train(False)

@@ -10,6 +10,23 @@ REPO = Path(__file__).resolve().parents[1]
 TOY_PLUGIN = REPO / "tests" / "plugins" / "toy_detectors.py"
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--plugin", action="append", default=[], metavar="MODULE",
+        help="import a module or .py file that registers your own detectors before collection, so that "
+             "tests/test_detector_contract.py checks them too (select them with -k NAME)")
+
+
+def pytest_configure(config):
+    """Load ``--plugin`` modules before the contract tests list the registry at collection."""
+    plugins = config.getoption("--plugin", default=[]) or []
+    if plugins:
+        from detectors import load_plugin
+
+        for plugin in plugins:
+            load_plugin(str(Path(plugin).resolve()) if plugin.endswith(".py") else plugin)
+
+
 def _data_dir() -> Path | None:
     value = os.environ.get("BENCH_DATA_DIR")
     if value and Path(value).is_dir():

@@ -1,6 +1,6 @@
 """Which rows feed which table or figure, and the per-cell numbers (mean, std, counts).
 
-The paper's settings are written here once (method.md §2-3), so a reader can check
+The paper's settings are written here once (docs/methods.md §2-3), so a reader can check
 that Table 1 really is γp = 0 with one known class, and that Fig. 3 uses γl = .05.
 """
 from __future__ import annotations

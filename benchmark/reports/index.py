@@ -59,6 +59,8 @@ def index_markdown(runs_csv: Path, jobs: pd.DataFrame, missing: pd.DataFrame | N
                        disable_numparse=True), ""]
     lines += sections
     lines += ["", "## Failed jobs", ""]
+    if len(failed):
+        lines += ["Each `rerun` command reruns its job alone; run it from the repository root.", ""]
     lines.append(_jobs_table(failed) if len(failed) else "None.")
     lines += ["", "## Flagged jobs", ""]
     lines.append(_jobs_table(flagged) if len(flagged) else "None.")

@@ -7,9 +7,10 @@ against the paper's does not depend on how the runner capitalised a dataset name
 from __future__ import annotations
 
 import re
+import sys
 from typing import Iterable
 
-#: The six ODDS sets of the paper's tabular table (method.md §3).
+#: The six ODDS sets of the paper's tabular table (docs/methods.md §3).
 ODDS_DATASETS: tuple[str, ...] = ("arrhythmia", "cardio", "satellite", "satimage-2", "shuttle", "thyroid")
 
 #: Column order of the paper's Table 1; detectors not listed follow in alphabetical order.
@@ -38,7 +39,7 @@ DATASET_LABELS: dict[str, str] = {
 #: Image datasets first, in the paper's order, then ODDS in the paper's order.
 DATASET_ORDER: tuple[str, ...] = ("mnist", "fmnist", "cifar10", "cifar10jpeg") + ODDS_DATASETS
 
-#: What each selection policy means, for captions (method.md §2, "Model selection").
+#: What each selection policy means, for captions (docs/methods.md §2, "Model selection").
 POLICY_DESCRIPTIONS: dict[str, str] = {
     "paper": "epoch/score chosen on a validation set drawn from the test split, as in the AA-BiGAN code",
     "oracle-10": "hyperparameters tuned on a stratified 10% of the test set, as in the Deep SAD paper",
@@ -59,9 +60,20 @@ def dataset_label(name: str) -> str:
 
 
 def detector_label(method: str) -> str:
-    """Human label for a method (a detector, possibly with a parameter suffix)."""
+    """Human label for a method (a detector, possibly with a parameter suffix).
+
+    Built-in detectors have their labels here; any other registered detector (a user's plugin)
+    may set ``display_name`` on its class. Otherwise the registry name is shown.
+    """
     base, sep, rest = str(method).partition("[")
-    return DETECTOR_LABELS.get(base, base) + (sep + rest if sep else "")
+    label = DETECTOR_LABELS.get(base) or _registered_display_name(base) or base
+    return label + (sep + rest if sep else "")
+
+
+def _registered_display_name(name: str) -> str:
+    """A plugin's ``display_name``, looked up only if the registry is already imported (no torch import here)."""
+    lookup = getattr(sys.modules.get("detectors.registry"), "registered_display_name", None)
+    return lookup(name) if lookup is not None else ""
 
 
 def order_methods(methods: Iterable[str]) -> list[str]:

@@ -128,7 +128,7 @@ class Group:
     @property
     def caption(self) -> str:
         """Sentence naming policy, protocol and settings, appended to every caption."""
-        desc = POLICY_DESCRIPTIONS.get(self.selection, "policy not described in method.md")
+        desc = POLICY_DESCRIPTIONS.get(self.selection, "policy not described in docs/methods.md")
         text = (f"Selection policy: {self.selection} ({desc}); protocol version {self.protocol_version}.")
         if self.smoke:
             cap = f"; {self.data_cap}" if self.data_cap else ""

@@ -15,12 +15,13 @@ from .aggregate import fig2_rows, fig3_rows, table1_rows, table2_rows, unique_ex
 from .figures import plot_cd, plot_curves
 from .index import index_markdown, status_line
 from .jobs import missing_jobs
-from .labels import dataset_label, detector_label, format_gamma
+from .labels import dataset_label, detector_label, format_gamma, order_methods
 from .load import Group, prepare_runs, read_runs, split_groups
 from .render import format_p, frame_latex, frame_markdown
 from .reproduction import REFERENCE_PATH, SOURCE_NOTE, compare_to_paper, display_frame, load_reference, \
     summary_sentence
 from .stats import ALPHA, rank_table
+from .styles import detector_styles
 from .tables import CellTable, build_cell_table, to_markdown, write_cell_table
 
 ALL_SETTINGS_BY = ["dataset", "gamma_l", "gamma_p", "k_l"]
@@ -108,6 +109,9 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
              "settings": "smoke" if group.smoke else ("capped" if group.data_cap else "full")}
     written: list[Path] = []
     embedded: list[str] = []
+    # One style per detector for every figure of the group, so a detector keeps its colour throughout.
+    everyone = list(rows["method"]) + (list(missing["method"]) if missing is not None and "method" in missing else [])
+    styles = detector_styles(order_methods(everyone))
     all_table = build_cell_table(rows, ALL_SETTINGS_BY, "all_settings", f"All settings of the run ({tag})",
                                  context, missing, alpha)
     written += write_cell_table(all_table, report_dir, tag, extra)
@@ -121,7 +125,7 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
         embedded.append(to_markdown(table))
         test_frames.append(_tests_frame(table))
         written += _write_ranks(name, title, part, by, pooled_of(part), pooled_label, context, tag, report_dir,
-                                alpha, extra)
+                                alpha, extra, styles)
         if name == "table1" and ref is not None:
             paths, text = _write_reproduction(table, ref, context, tag, report_dir, extra)
             written += paths
@@ -131,10 +135,10 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
         written += _write_tests(tests, context, tag, report_dir, extra)
     fig2 = plot_curves(fig2_rows(rows), "gamma_p", r"pollution $\gamma_p$ (% of the unlabeled training data)",
                        r"Figure 2: AUROC (%) against pollution ($\gamma_l$ = .05, $k_l$ = 1)", context,
-                       report_dir / f"fig2_pollution_{tag}", x_percent=True)
+                       report_dir / f"fig2_pollution_{tag}", x_percent=True, missing=_filtered(fig2_rows, missing), styles=styles)
     fig3 = plot_curves(fig3_rows(rows), "k_l", r"known anomaly classes $k_l$ (count)",
                        r"Figure 3: AUROC (%) against anomaly diversity ($\gamma_l$ = .05, $\gamma_p$ = .1)", context,
-                       report_dir / f"fig3_diversity_{tag}")
+                       report_dir / f"fig3_diversity_{tag}", missing=_filtered(fig3_rows, missing), styles=styles)
     written += fig2 + fig3
     lines = [f"## {tag}", "", context, "", "Files:", ""]
     lines += [f"- [{p.name}]({p.name})" for p in written]
@@ -145,7 +149,7 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
 def _tests_frame(table: CellTable) -> pd.DataFrame:
     """The Wilcoxon-against-best rows of one table, with the table named."""
     cells = table.cells[table.cells["p_raw"].notna() | table.cells["n_pairs"].notna()]
-    cols = table.by + ["method", "mean", "n_pairs", "p_raw", "p_holm", "significant"]
+    cols = table.by + ["method", "mean", "n_pairs", "p_raw", "p_holm", "significant", "can_reach"]
     best = table.cells[table.cells["best"]].groupby(table.by)["method"].agg(";".join).rename("best")
     frame = cells[cols].merge(best.reset_index(), on=table.by, how="left")
     return frame.assign(table=table.name)
@@ -154,7 +158,8 @@ def _tests_frame(table: CellTable) -> pd.DataFrame:
 def _write_tests(tests: pd.DataFrame, context: str, tag: str, report_dir: Path,
                  extra: dict[str, object]) -> list[Path]:
     """Every paired test of the tables, raw and Holm-adjusted, as CSV and markdown."""
-    cols = ["table", "dataset", "gamma_l", "method", "best", "mean", "n_pairs", "p_raw", "p_holm", "significant"]
+    cols = ["table", "dataset", "gamma_l", "method", "best", "mean", "n_pairs", "p_raw", "p_holm", "significant",
+            "can_reach"]
     tests = tests.reindex(columns=cols)
     csv_path, md_path = report_dir / f"stats_wilcoxon_{tag}.csv", report_dir / f"stats_wilcoxon_{tag}.md"
     tests.assign(**extra).to_csv(csv_path, index=False)
@@ -168,17 +173,20 @@ def _write_tests(tests: pd.DataFrame, context: str, tag: str, report_dir: Path,
         "p": tests["p_raw"].map(format_p),
         "p (Holm)": tests["p_holm"].map(format_p),
         "Significant": tests["significant"].map(lambda v: "yes" if v else "no"),
+        "Could be": tests["can_reach"].map(lambda v: "–" if pd.isna(v) else ("yes" if v else "no (too few pairs)")),
     })
     md_path.write_text(frame_markdown(
         shown, "Paired Wilcoxon signed-rank tests against the best detector of each cell",
         "Two-sided scipy.stats.wilcoxon over the experiments both detectors ran (same split); Holm correction "
-        f"(statsmodels) over the detectors of one cell. {context}"), encoding="utf-8")
+        f"(statsmodels) over the detectors of one cell. 'Could be': whether any result could have been significant "
+        f"at p < {ALPHA} with that many pairs (the smallest exact p is 0.5 with 2 pairs, 0.0625 with 5, before Holm "
+        f"multiplies it by the number of tests of the cell). {context}"), encoding="utf-8")
     return [csv_path, md_path]
 
 
 def _write_ranks(name: str, title: str, rows: pd.DataFrame, by: list[str], pooled: pd.DataFrame,
                  pooled_label: str, context: str, tag: str, report_dir: Path, alpha: float,
-                 extra: dict[str, object]) -> list[Path]:
+                 extra: dict[str, object], styles: dict | None = None) -> list[Path]:
     """Average-rank table (per cell and pooled), the post hoc matrix, and the CD diagram."""
     ranks, pooled_res = rank_table(rows, by, pooled, pooled_label)
     if ranks.empty:
@@ -207,7 +215,7 @@ def _write_ranks(name: str, title: str, rows: pd.DataFrame, by: list[str], poole
         pooled_res.posthoc.to_csv(posthoc)
         written.append(posthoc)
         written += plot_cd(pooled_res, f"Critical difference, {title.split(':')[0]} ({pooled_label})", context,
-                           report_dir / f"cd_{name}_{tag}", alpha)
+                           report_dir / f"cd_{name}_{tag}", alpha, styles)
     return written
 
 

@@ -14,8 +14,12 @@ import pandas as pd
 
 from .labels import canonical_dataset, dataset_label, detector_label, format_gamma, order_datasets, order_methods
 
-#: Where the published numbers live in the repository (method.md §6, MNIST and F-MNIST).
+#: Where the published numbers live in the repository (docs/methods.md §6, MNIST and F-MNIST).
 REFERENCE_PATH = Path(__file__).resolve().parents[2] / "reference" / "paper_table1.csv"
+
+#: Below this many experiments a cell gets numbers but no verdict: with two or three experiments
+#: the standard error is itself too uncertain for "within 2 SE" to mean anything.
+MIN_N_VERDICT = 5
 
 SOURCE_NOTE = ("Published numbers (Tian et al., IJCAI 2022, Table 1): baselines other than NDA were run by the "
                "Deep SAD authors (SSAD's kernel width tuned on 10% of the test set), NDA and AA-BiGAN by the "
@@ -47,7 +51,7 @@ def compare_to_paper(cells: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFra
     se2 = 2 * merged["std"] / np.sqrt(merged["n"].where(merged["n"] > 0))
     merged["diff"] = merged["mean"] - merged["auroc_mean"]
     merged["two_se"] = se2
-    have = merged["diff"].notna()
+    have = merged["diff"].notna() & (merged["n"] >= MIN_N_VERDICT)
     merged["within_paper_std"] = np.where(have, merged["diff"].abs() <= merged["auroc_std"], np.nan)
     merged["within_2se"] = np.where(have & se2.notna(), merged["diff"].abs() <= se2, np.nan)
     merged["agreement"] = [_agreement(p, o) for p, o in zip(merged["status_paper"], merged["status"])]
@@ -67,6 +71,12 @@ def _agreement(paper_status: str, our_status: object) -> str:
     if paper_status == "n.a.":
         return "both n.a." if our_status == "n.a." else f"paper n.a., ours {our_status}"
     return "compared" if our_status == "ok" else f"ours {our_status}"
+
+
+def _note(agreement: str, n: float) -> str:
+    if agreement == "compared" and not pd.isna(n) and n < MIN_N_VERDICT:
+        return f"n < {MIN_N_VERDICT}: no verdict"
+    return agreement
 
 
 def display_frame(comparison: pd.DataFrame) -> pd.DataFrame:
@@ -90,17 +100,21 @@ def display_frame(comparison: pd.DataFrame) -> pd.DataFrame:
         "2·SE": comparison["two_se"].map(num),
         "Within paper std": comparison["within_paper_std"].map(yes),
         "Within 2 SE": comparison["within_2se"].map(yes),
-        "Note": comparison["agreement"],
+        "Note": [_note(a, n) for a, n in zip(comparison["agreement"], comparison["ours_n"])],
     })
 
 
 def summary_sentence(comparison: pd.DataFrame) -> str:
     """How many compared cells agree, by each yardstick."""
-    compared = comparison["diff"].notna()
+    numbers = comparison["diff"].notna()
+    compared = numbers & (comparison["ours_n"] >= MIN_N_VERDICT)
+    few = int((numbers & ~compared).sum())
+    few_note = (f"{few} cell{'s' if few != 1 else ''} with fewer than {MIN_N_VERDICT} experiments "
+                "show their numbers but no verdict. ") if few else ""
     n = int(compared.sum())
     if n == 0:
-        return "No cell could be compared."
+        return f"No cell could be judged. {few_note}".strip()
     in_std = int((comparison.loc[compared, "within_paper_std"] == 1).sum())
     in_se = int((comparison.loc[compared, "within_2se"] == 1).sum())
     return (f"{in_std} of {n} compared cells lie within the paper's std; {in_se} of {n} lie within two standard "
-            f"errors of our mean. Diff = this run − paper, in AUROC points.")
+            f"errors of our mean. {few_note}Diff = this run − paper, in AUROC points.")

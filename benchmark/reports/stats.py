@@ -50,12 +50,29 @@ def paired_wilcoxon(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(res.statistic), float(res.pvalue)
 
 
+def smallest_wilcoxon_p(n_pairs: int) -> float:
+    """The smallest two-sided p the exact signed-rank test can give with ``n_pairs`` pairs: 2 / 2**n.
+
+    It is reached when every difference has the same sign; scipy uses the exact distribution for
+    samples this small. With two pairs it is 0.5, with five 0.0625: no difference, however large,
+    can be significant at α = .05 below six experiments.
+    """
+    return 1.0 if n_pairs < 1 else min(1.0, 2.0 ** (1 - n_pairs))
+
+
+def can_reach(n_pairs: int, n_tests: int, alpha: float = ALPHA) -> bool:
+    """Whether one of ``n_tests`` Holm-corrected tests with ``n_pairs`` pairs could fall below ``alpha``."""
+    return n_tests * smallest_wilcoxon_p(n_pairs) < alpha
+
+
 def tests_against_best(rows: pd.DataFrame, summary: pd.DataFrame, by: list[str],
                        alpha: float = ALPHA) -> pd.DataFrame:
     """For each cell, test every detector against the one with the best mean.
 
     Pairs are the experiments where both have an ok result. The Holm correction runs
     over the detectors of one cell, the family a reader compares when scanning a row.
+    ``can_reach`` says whether the test could be significant at all with that many pairs
+    (:func:`can_reach`): where it cannot, a missing mark is no evidence of a tie.
     """
     records = []
     for key, cell in summary.groupby(by, sort=False, dropna=False):
@@ -79,11 +96,14 @@ def tests_against_best(rows: pd.DataFrame, summary: pd.DataFrame, by: list[str],
                                      mean_diff=float((pair[method] - pair[best]).mean()) if len(pair) else np.nan,
                                      statistic=stat, p_raw=p))
         adjusted = holm([r["p_raw"] for r in cell_records])
+        n_tests = int(np.isfinite([r["p_raw"] for r in cell_records]).sum())
         for rec, p_adj in zip(cell_records, adjusted):
             rec["p_holm"] = p_adj
             rec["significant"] = bool(np.isfinite(p_adj) and p_adj < alpha)
+            rec["can_reach"] = bool(rec["n_pairs"] > 0 and can_reach(rec["n_pairs"], max(n_tests, 1), alpha))
         records.extend(cell_records)
-    columns = by + ["method", "best", "n_pairs", "mean_diff", "statistic", "p_raw", "p_holm", "significant"]
+    columns = by + ["method", "best", "n_pairs", "mean_diff", "statistic", "p_raw", "p_holm", "significant",
+                    "can_reach"]
     return pd.DataFrame.from_records(records, columns=columns)
 
 

@@ -6,6 +6,7 @@ marks) and then rendered to markdown, LaTeX and a wide CSV from that one object.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +54,10 @@ def build_cell_table(rows: pd.DataFrame, by: list[str], name: str, title: str, c
     """
     summary = summarize(rows, by)
     tests = tests_against_best(rows, summary, by, alpha)
-    cells = summary.merge(tests[by + ["method", "n_pairs", "p_raw", "p_holm", "significant"]],
+    cells = summary.merge(tests[by + ["method", "n_pairs", "p_raw", "p_holm", "significant", "can_reach"]],
                           on=by + ["method"], how="left")
     cells["significant"] = cells["significant"].fillna(False).astype(bool)
+    cells["can_reach"] = cells["can_reach"].astype("boolean")
     shown = cells["mean"].round(1).where(cells["status"] == "ok")
     row_best = shown.groupby([cells[c] for c in by], dropna=False).transform("max")
     cells["best"] = (shown == row_best) & shown.notna()
@@ -71,9 +73,21 @@ def build_cell_table(rows: pd.DataFrame, by: list[str], name: str, title: str, c
         count = f"{int(n_ok.min())} experiment{'s' if n_ok.min() != 1 else ''} per cell"
     else:
         count = f"{int(n_ok.min())} to {int(n_ok.max())} experiments per cell (see the CSV)"
-    caption = f"Mean ± std AUROC (%) over {count}. {context}"
+    caption = f"Mean ± std AUROC (%) over {count}. {_power_note(cells, alpha)}{context}"
     return CellTable(name=name, title=title, caption=caption, by=by, methods=order_methods(cells["method"]),
                      cells=cells, alpha=alpha)
+
+
+def _power_note(cells: pd.DataFrame, alpha: float) -> str:
+    """Say where the paired test could not reach significance at all, so no mark means nothing there."""
+    tested = cells["can_reach"].notna()
+    blind = int((cells.loc[tested, "can_reach"] == False).sum())  # noqa: E712 - pandas nullable boolean
+    if not blind:
+        return ""
+    scope = "any cell" if blind == int(tested.sum()) else f"{blind} of {int(tested.sum())} comparisons"
+    return (f"With this few experiments the paired test cannot reach p < {alpha} in {scope} (the smallest "
+            "possible p is 0.5 with 2 pairs, 0.0625 with 5, before Holm multiplies it by the number of tests): "
+            "the absence of * says nothing there. ")
 
 
 def cell_text(cell: pd.Series | None, fmt: str = "md") -> str:
@@ -135,7 +149,9 @@ def to_latex(table: CellTable, tag: str) -> str:
     headers = [_TEX_ROW_LABELS.get(c, tex_escape(c)) for c in table.by] + \
               [tex_escape(detector_label(m)) for m in table.methods]
     body, rules = _body(table, "tex")
-    caption = tex_escape(f"{table.title}. {table.caption} {LEGEND.format(alpha=table.alpha)}")
+    # LaTeX numbers the table itself ("Table 1:"), so the title's own "Table 1: " is dropped.
+    title = re.sub(r"^(Table|Figure)\s+\w+:\s*", "", table.title)
+    caption = tex_escape(f"{title}. {table.caption} {LEGEND.format(alpha=table.alpha)}")
     return latex_block(caption, f"tab:{slug(table.name)}-{slug(tag)}", headers, body, len(table.by), rules)
 
 
@@ -148,7 +164,7 @@ def to_wide_csv(table: CellTable, extra: dict[str, object]) -> pd.DataFrame:
         for m in table.methods:
             cell = index.loc[key + (m,)] if key + (m,) in index.index else None
             for field in ("mean", "std", "n", "n_failed", "n_missing", "status", "best", "p_raw", "p_holm",
-                          "significant"):
+                          "significant", "can_reach"):
                 rec[f"{m}_{field}"] = (np.nan if cell is None else cell[field])
             rec[f"{m}_cell"] = cell_text(cell, "md").replace("**", "")
         records.append(rec)

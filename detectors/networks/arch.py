@@ -8,7 +8,7 @@ from __future__ import annotations
 
 IMAGE_ARCHS = ("mnist", "fmnist", "cifar10")
 
-# Deep SAD's MLP sizes for the ODDS sets: (hidden layers, representation size), method.md §5.
+# Deep SAD's MLP sizes for the ODDS sets: (hidden layers, representation size), docs/methods.md §5.
 ODDS_MLP_SIZES: dict[str, tuple[tuple[int, ...], int]] = {
     "arrhythmia": ((128, 64), 32),
     "cardio": ((32, 16), 8),
