@@ -183,7 +183,23 @@ class _Batch(NamedTuple):
 class AABiGAN(TorchDetector):
     """Anomaly-aware bidirectional GAN; semi-supervised with collected anomalies, unsupervised without.
 
-    The parameters are listed in the module docstring.
+    Parameters (docs/methods.md §4; the module docstring says how they are used):
+        epochs: None is the paper's value, 200 for MNIST / F-MNIST and tables, 1,000 for CIFAR-10.
+        epoch_scale: in (0, 1], shortens a run to max(1, round(epochs * epoch_scale)).
+        batch_size: normals per iteration (200). anomaly_batch_size: None is the public code's table.
+        lr: G's and E's learning rate (1e-4). lr_d: both discriminators' (2.5e-5). weight_decay: 0.
+        a, b, c: the targets 1, 0, 0.75. anomaly_target: None is (a + b) / 2.
+        latent_dim: None is 100 for MNIST-sized images, 128 for CIFAR-10, Deep SAD's size for tables.
+        amp: bfloat16 autocast on GPU. channels_last: image memory layout (speed only).
+        device, random_state, arch ("auto" or a network family), contamination (PyOD's threshold).
+        eval_every: evaluate on ``eval_set`` every this many epochs (None: never; keep the last epoch).
+        verbose: a progress bar over epochs. A default fit from Python trains 200 epochs (minutes
+            on a GPU, hours on a laptop CPU) and is silent without it.
+
+    Fitted: ``fit_info_`` (batch sizes, cycle weight, epochs planned and run, selected epoch and
+    score, validation AUROC), ``history_`` (per epoch: each network's mean loss and the validation
+    AUROC of both scores), ``score_name_``, and PyOD's ``decision_scores_``, ``threshold_``,
+    ``labels_``.
     """
 
     default_score: ClassVar[str] = "recon"
