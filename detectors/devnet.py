@@ -131,7 +131,7 @@ class DevNet(TorchDetector):
             nn.utils.clip_grad_norm_(self.net_.parameters(), float(self.clip_norm))
             self.optimizer_.step()
             for name, value in terms.items():
-                totals[name] = totals.get(name, 0.0) + float(value) / int(self.batches_per_epoch)
+                totals[name] = totals.get(name, 0.0) + float(value.detach()) / int(self.batches_per_epoch)
         return totals
 
     def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:

@@ -170,7 +170,7 @@ class FEAWAD(TorchDetector):
             loss.backward()
             self.optimizer_.step()
             for name, value in terms.items():
-                totals[name] = totals.get(name, 0.0) + float(value) / int(self.batches_per_epoch)
+                totals[name] = totals.get(name, 0.0) + float(value.detach()) / int(self.batches_per_epoch)
         return totals
 
     def _score_tensor(self, x: torch.Tensor) -> torch.Tensor:
