@@ -153,5 +153,7 @@ def get_info(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]
     except KeyError:
-        valid = ", ".join(sorted(DATASETS))
-        raise UnknownDatasetError(f"unknown dataset {name!r}; valid names: {valid}") from None
+        valid = ", ".join(sorted(set(DATASETS) - set(ADBENCH_DATASETS)))
+        adbench = ", ".join(n.removeprefix("adbench/") for n in ADBENCH_DATASETS)
+        raise UnknownDatasetError(f"unknown dataset {name!r}; valid names: {valid}, and adbench/<name> for "
+                                  f"ADBench's classical sets: {adbench}") from None
