@@ -20,7 +20,10 @@ against the signature ``(y_true, y_pred)``, so the labels play the prediction an
 linear in the outputs with the same slope for every sample (labels have no effect); the (B, 1)
 outputs also broadcast against (B,) labels into a B × B matrix. Its batches are plain shuffles
 (no balancing), ``random_seed`` is unused and importing the module reseeds numpy's and torch's
-global generators. Measured on the contract's toy task it does not learn (tests/test_weak_detectors.py).
+global generators. Measured once on the easy task of tests/test_weak_detectors.py (seeds 0-2, its
+default 50 epochs): AUROC 0.00 with the true labels and 0.00 with the labels moved to other rows,
+as every output is pushed down and the larger inputs furthest; the test there pins the cause (the
+gradient on every output is the same whatever its label).
 """
 from __future__ import annotations
 
