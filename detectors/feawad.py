@@ -22,7 +22,7 @@ score network [r/e, h, e] → 256 → (+e) 32 → (+e) 1; Adam lr 1e-4 in both s
 20 per "epoch"; 100 pretraining epochs and 30 end-to-end epochs; stage-2 batches are half
 unlabelled, half collected anomalies (drawn with replacement). Deviation: e is computed as
 sqrt(||r||² + ε) so that r/e and the gradient stay finite for a perfectly reconstructed sample.
-Batches are drawn afresh each step: the public implementation re-creates its random generator
+Batches are drawn afresh each step: ADBench's copy of the authors' code re-creates its random generator
 from the same seed inside the batch function, so every one of its batches is the same draw, which
 is not what the paper describes. Images are flattened (the paper defines tabular networks only). Score: s(x). Undefined without
 collected anomalies.
