@@ -142,7 +142,7 @@ class FEAWAD(TorchDetector):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        final = float(loss)
+        final = float(loss.detach())
         if not np.isfinite(final):
             from .errors import DivergenceError
 
