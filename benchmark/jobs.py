@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from . import PROTOCOL_VERSION
-from .protocol import Experiment, make_split
+from .protocol import Experiment, InfeasibleExperimentError, make_split
 from .seeding import stable_hash
 
 
@@ -152,6 +152,8 @@ def run_job(job: Job, data_dir: str | None, device: str, plugins: tuple[str, ...
         row["status"] = "ok"
     except NotApplicableError as exc:
         row.update(status="n.a.", error=str(exc))
+    except InfeasibleExperimentError as exc:
+        row.update(status="n.a.", error=f"split not possible: {exc}")
     except DivergenceError as exc:
         row.update(status="failed", error=f"diverged: {exc}")
     except (KeyboardInterrupt, SystemExit):

@@ -37,6 +37,12 @@ class ProtocolError(ValueError):
     """An experiment that cannot be built (impossible ratios, a class that does not exist...)."""
 
 
+class InfeasibleExperimentError(ProtocolError):
+    """A valid setting that this dataset cannot supply (too few training outliers for γl and γp, or
+    a γl > 0 that collects no anomaly at all): the runner records ``n.a.`` with this reason, as for
+    a detector that is undefined, since no detector can be run on a split that does not exist."""
+
+
 def count_from_ratio(n: int, gamma: float) -> int:
     """``int(n * γ / (1 - γ))``: the size of a part that makes up a share γ of the whole."""
     if not 0.0 <= gamma < 1.0:
@@ -208,8 +214,13 @@ def _tabular_parts(dataset, exp: Experiment, rng: np.random.Generator):
     n = len(train_normals)
     n_pollution = count_from_ratio(n, exp.gamma_p)
     n_collected = count_from_ratio(n + n_pollution, exp.gamma_l) if exp.k_l > 0 else 0
+    if exp.gamma_l > 0 and exp.k_l > 0 and n_collected == 0:
+        raise InfeasibleExperimentError(
+            f"{dataset.name}: gamma_l = {exp.gamma_l} of {n + n_pollution} training samples collects no anomaly "
+            f"(int({n + n_pollution} * {exp.gamma_l} / (1 - {exp.gamma_l})) = 0)"
+        )
     if n_pollution + n_collected > len(train_outliers):
-        raise ProtocolError(
+        raise InfeasibleExperimentError(
             f"{dataset.name}: gamma_p = {exp.gamma_p} and gamma_l = {exp.gamma_l} need {n_pollution} + {n_collected} "
             f"training outliers; only {len(train_outliers)} exist"
         )

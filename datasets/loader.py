@@ -19,6 +19,7 @@ import numpy as np
 
 from . import hints
 from .checksums import checksum_for
+from .adbench import read_adbench_npz
 from .cifar10 import read_archive, read_batches_dir
 from .cifar10_jpeg import load_cifar10_jpeg
 from .dataset import Dataset
@@ -63,11 +64,12 @@ def _read_idx(info: DatasetInfo, root: Path) -> Dataset:
     return _image_dataset(info, x_train[:, None], y_train, x_test[:, None], y_test)
 
 
-def _read_odds(info: DatasetInfo, root: Path) -> Dataset:
+def _read_table(info: DatasetInfo, root: Path) -> Dataset:
+    """One file holding a whole table (ODDS ``.mat``, ADBench ``.npz``): rows X, anomaly flags y."""
     rel = info.files[0]
     path = root / rel
     _require(info, [path])
-    X, y = read_odds_mat(info.name, path, checksum_for(rel).file_sha256, hints.replace_file(info, path))
+    X, y = _TABLE_READERS[info.format](info.name, path, checksum_for(rel).file_sha256, hints.replace_file(info, path))
     return Dataset(name=info.name, kind=info.kind, arch=info.arch, classes=info.classes,
                    X_train=X, y_train=y)
 
@@ -101,9 +103,12 @@ def _read_cifar10_jpeg(info: DatasetInfo, root: Path) -> Dataset:
     return _image_dataset(info, *arrays)
 
 
+_TABLE_READERS = {"odds-mat": read_odds_mat, "adbench-npz": read_adbench_npz}
+
 _READERS: dict[str, Callable[[DatasetInfo, Path], Dataset]] = {
     "idx": _read_idx,
-    "odds-mat": _read_odds,
+    "odds-mat": _read_table,
+    "adbench-npz": _read_table,
     "cifar10-python": _read_cifar10,
     "cifar10-jpeg-zip": _read_cifar10_jpeg,
 }

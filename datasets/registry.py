@@ -36,7 +36,7 @@ class DatasetInfo:
     kind: str  # "image" or "tabular"
     n_classes: int | None
     arch: str
-    format: str  # "idx", "odds-mat", "cifar10-python", "cifar10-jpeg-zip"
+    format: str  # "idx", "odds-mat", "adbench-npz", "cifar10-python", "cifar10-jpeg-zip"
     folder: str
     files: tuple[str, ...]
     source: str
@@ -77,6 +77,40 @@ def _odds(name: str) -> DatasetInfo:
     )
 
 
+# ADBench's "Classical" tabular sets present in the shared folder (file stems as ADBench names
+# them; the four largest, 3_backdoor, 9_census, 13_fraud and 36_speech, are absent). Five of them
+# (cardio, satellite, satimage-2, shuttle, thyroid) are ADBench's own preprocessing of ODDS sets:
+# they are separate datasets, always named with the ``adbench/`` prefix.
+ADBENCH_FOLDER = "adbench-classical"
+ADBENCH_FILES: tuple[str, ...] = (
+    "1_ALOI", "2_annthyroid", "4_breastw", "5_campaign", "6_cardio", "7_Cardiotocography", "8_celeba",
+    "10_cover", "11_donors", "12_fault", "14_glass", "15_Hepatitis", "16_http", "17_InternetAds",
+    "18_Ionosphere", "19_landsat", "20_letter", "21_Lymphography", "22_magic.gamma", "23_mammography",
+    "24_mnist", "25_musk", "26_optdigits", "27_PageBlocks", "28_pendigits", "29_Pima", "30_satellite",
+    "31_satimage-2", "32_shuttle", "33_skin", "34_smtp", "35_SpamBase", "37_Stamps", "38_thyroid",
+    "39_vertebral", "40_vowels", "41_Waveform", "42_WBC", "43_WDBC", "44_Wilt", "45_wine", "46_WPBC",
+    "47_yeast",
+)
+
+
+def adbench_name(stem: str) -> str:
+    """``"7_Cardiotocography"`` -> ``"adbench/cardiotocography"``: the source, then ADBench's name."""
+    return "adbench/" + stem.split("_", 1)[1].lower()
+
+
+def _adbench(stem: str) -> DatasetInfo:
+    # arch "mlp": the deep detectors size their MLPs from the number of features (Deep SAD's ODDS
+    # sizes are only known for the six ODDS sets).
+    return DatasetInfo(
+        name=adbench_name(stem), kind="tabular", n_classes=None, arch="mlp", format="adbench-npz",
+        folder=ADBENCH_FOLDER, files=(f"{ADBENCH_FOLDER}/{stem}.npz",),
+        source=(f"{stem}.npz from ADBench's repository (https://github.com/Minqi824/ADBench, "
+                "adbench/datasets/Classical/, commit 3dac822); it is never downloaded automatically"),
+    )
+
+
+ADBENCH_DATASETS: tuple[str, ...] = tuple(adbench_name(stem) for stem in ADBENCH_FILES)
+
 DATASETS: dict[str, DatasetInfo] = {
     "mnist": _idx(
         "mnist", "mnist", "mnist",
@@ -110,6 +144,7 @@ DATASETS: dict[str, DatasetInfo] = {
         exact=False,
     ),
     **{name: _odds(name) for name in _ODDS_TITLES},
+    **{adbench_name(stem): _adbench(stem) for stem in ADBENCH_FILES},
 }
 
 
@@ -118,5 +153,7 @@ def get_info(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]
     except KeyError:
-        valid = ", ".join(sorted(DATASETS))
-        raise UnknownDatasetError(f"unknown dataset {name!r}; valid names: {valid}") from None
+        valid = ", ".join(sorted(set(DATASETS) - set(ADBENCH_DATASETS)))
+        adbench = ", ".join(n.removeprefix("adbench/") for n in ADBENCH_DATASETS)
+        raise UnknownDatasetError(f"unknown dataset {name!r}; valid names: {valid}, and adbench/<name> for "
+                                  f"ADBench's classical sets: {adbench}") from None

@@ -13,6 +13,8 @@ keyword arguments. Constructor parameters of every subclass:
 - ``random_state``: passed to the PyOD class when it takes one; every fit and scoring also runs
   with numpy's and torch's global generators seeded from it and restored afterwards, because
   some PyOD models (DeepSVDD) draw from the global generators;
+- ``max_train``: fit on a seeded subsample of at most this many rows (``None``: all), for the
+  models whose cost grows with n² (OCSVM, KDE) on the largest tables (:mod:`.subsample`);
 - ``contamination``.
 
 ``pyod-ecod`` scores depend on the other rows of the batch being scored: upstream ECOD pools the
@@ -36,6 +38,7 @@ import numpy as np
 from .base import SemiSupervisedDetector
 from .params import Interval, IsNone
 from .registry import register
+from .subsample import limit_unlabelled
 from .torch_utils import seed_from
 
 
@@ -99,11 +102,14 @@ class PyODDetector(SemiSupervisedDetector):
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "params": [_DictOrNone()],
         "random_state": [Interval(numbers.Integral, 0, None), IsNone()],
+        "max_train": [Interval(numbers.Integral, 1, None), IsNone()],
     }
 
-    def __init__(self, *, params: dict | None = None, random_state: int | None = None, contamination: float = 0.1):
+    def __init__(self, *, params: dict | None = None, random_state: int | None = None, max_train: int | None = None,
+                 contamination: float = 0.1):
         self.params = params
         self.random_state = random_state
+        self.max_train = max_train
         self.contamination = contamination
 
     def _pyod_kwargs(self, n_features: int, accepted: set[str]) -> dict:
@@ -121,10 +127,13 @@ class PyODDetector(SemiSupervisedDetector):
         return kwargs
 
     def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:
-        Xf = X.reshape(len(X), -1)
+        self.seed_ = seed_from(self.random_state)
+        # Labels are ignored, so every row counts as unlabelled for the subsample.
+        Xf, _, subsampled_from = limit_unlabelled(X.reshape(len(X), -1), np.zeros(len(X)), self.max_train, self.seed_)
+        if subsampled_from is not None:
+            self.fit_info_["subsampled_from"] = subsampled_from
         klass = _load_class(self.pyod_class_path)
         accepted = set(inspect.signature(klass.__init__).parameters) - {"self"}
-        self.seed_ = seed_from(self.random_state)
         with isolated_global_rngs(self.seed_):
             self.model_ = klass(**self._pyod_kwargs(Xf.shape[1], accepted)).fit(Xf)
         self.fit_info_.update({"pyod_class": self.pyod_class_path, "labels_used": False,

@@ -30,6 +30,10 @@ BUILTIN_MODULES = (
     "detectors.nda",
     "detectors.aad",
     "detectors.pyod_adapter",
+    "detectors.xgbod",
+    "detectors.devnet",
+    "detectors.prenet",
+    "detectors.feawad",
 )
 _builtins_loaded = False
 

@@ -37,7 +37,7 @@ def test_every_row_is_registered_as_a_subclass():
         cls = get_detector_class(name)
         assert issubclass(cls, PyODDetector) and cls.registry_name == name
         assert cls.pyod_class_path == PYOD_DETECTORS[name].class_path
-        assert set(cls().get_params()) == {"params", "random_state", "contamination"}
+        assert set(cls().get_params()) == {"params", "random_state", "max_train", "contamination"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -79,3 +79,14 @@ def test_images_are_flattened(mnist):
     for name in ("pyod-iforest", "pyod-ocsvm"):
         scores = _make(name, random_state=0).fit(X).decision_function(ds.X_test[test])
         assert roc_auc_score(y_test, scores) > 0.85, name
+
+
+def test_max_train_fits_on_a_seeded_subsample():
+    X, _, X_test, _ = _gaussian_task()
+    det = get_detector_class("pyod-kde")(max_train=50, random_state=0).fit(X)
+    assert det.fit_info_["subsampled_from"] == len(X)
+    assert det.model_.kde_.tree_.data.shape[0] == 50
+    again = get_detector_class("pyod-kde")(max_train=50, random_state=0).fit(X).decision_function(X_test)
+    np.testing.assert_array_equal(det.decision_function(X_test), again)
+    full = get_detector_class("pyod-kde")(max_train=len(X), random_state=0).fit(X)
+    assert "subsampled_from" not in full.fit_info_

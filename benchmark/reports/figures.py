@@ -138,8 +138,11 @@ def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: st
 
 
 def plot_cd(result: RankResult, title: str, context: str, stem: Path, alpha: float = ALPHA,
-            styles: dict[str, Style] | None = None) -> list[Path]:
-    """Critical-difference diagram: average ranks, bars joining detectors the post hoc cannot separate."""
+            styles: dict[str, Style] | None = None, blocks: str = "experiments") -> list[Path]:
+    """Critical-difference diagram: average ranks, bars joining detectors the post hoc cannot separate.
+
+    ``blocks`` names what a block of the Friedman test is ("experiments", or "sets" when ranks are
+    taken per dataset)."""
     styles = {**detector_styles(order_methods(result.avg_ranks.index)), **(styles or {})}
     colors = {detector_label(m): st.color for m, st in styles.items()}
     ranks = result.avg_ranks.rename(index=detector_label)
@@ -151,7 +154,7 @@ def plot_cd(result: RankResult, title: str, context: str, stem: Path, alpha: flo
         sp.critical_difference_diagram(ranks, sig, ax=ax, alpha=alpha,
                                        label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}", color_palette=colors)
         ax.set_title(title, fontsize=10, pad=22)
-        caption = (f"Average rank (1 = best AUROC) over {result.n_blocks} experiments where every detector ran "
+        caption = (f"Average rank (1 = best AUROC) over {result.n_blocks} {blocks} where every detector ran "
                    f"({result.n_dropped} incomplete dropped). Friedman p = {result.friedman_p:.2g}; bars join "
                    f"detectors that the {result.posthoc_name} post hoc does not separate at α = {alpha}"
                    f" (Nemenyi critical difference {result.critical_difference:.2f} ranks). {context}")

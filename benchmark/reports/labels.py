@@ -27,6 +27,10 @@ DETECTOR_LABELS: dict[str, str] = {
     "nda": "NDA",
     "aad": "AAD",
     "aa-bigan": "AA-BiGAN",
+    "devnet": "DevNet",
+    "prenet": "PReNet",
+    "feawad": "FEAWAD",
+    "xgbod": "XGBOD",
 }
 
 DATASET_LABELS: dict[str, str] = {

@@ -17,6 +17,7 @@ from .index import index_markdown, status_line
 from .jobs import missing_jobs
 from .labels import dataset_label, detector_label, format_gamma, order_methods
 from .load import Group, prepare_runs, read_runs, split_groups
+from .many_sets import write_many_set_reports
 from .render import format_p, frame_latex, frame_markdown
 from .reproduction import REFERENCE_PATH, SOURCE_NOTE, compare_to_paper, display_frame, load_reference, \
     summary_sentence
@@ -130,6 +131,10 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
             paths, text = _write_reproduction(table, ref, context, tag, report_dir, extra)
             written += paths
             embedded.append(text)
+    paths, text = write_many_set_reports(rows, context, tag, report_dir, extra, alpha)
+    written += paths
+    if text:
+        embedded.append(text)
     tests = pd.concat(test_frames, ignore_index=True) if test_frames else pd.DataFrame()
     if not tests.empty:
         written += _write_tests(tests, context, tag, report_dir, extra)

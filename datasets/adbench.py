@@ -1,0 +1,48 @@
+"""Reader for ADBench's ``.npz`` tables (arrays ``X`` and ``y``, y = 1 for anomalies).
+
+Like the ODDS reader, the structure is checked before the checksum, so a file saved by hand says
+what is wrong with it ("no array 'y'") and not only that its hash differs; the checksum is still
+required, because results are only comparable on ADBench's own files. ``allow_pickle`` stays off:
+a data file must never be able to run code.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, problem_message
+from .verify import verify_file
+
+
+def read_adbench_npz(dataset: str, path: Path, sha256: str, fix: str) -> tuple[np.ndarray, np.ndarray]:
+    """Verified ``(X float32 N×d, y int64 N)`` with y=1 for anomalies."""
+
+    def fail(problem: str) -> DataError:
+        return DataError(problem_message(dataset, problem, file=path, fix=fix))
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = sorted(npz.files)
+            for key in ("X", "y"):
+                if key not in keys:
+                    raise fail(f"the .npz file has no array {key!r} (arrays found: {', '.join(keys) or 'none'})")
+            X, y = np.asarray(npz["X"]), np.asarray(npz["y"])
+    except DataError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:  # truncated or not an .npz at all
+        raise fail(f"not a readable .npz file ({type(e).__name__}: {e})") from None
+    if X.ndim != 2:
+        raise fail(f"X has shape {X.shape}, expected a 2-D matrix")
+    y = y.reshape(-1)
+    if len(y) != len(X):
+        raise fail(f"X has {len(X)} rows but y has {len(y)} labels")
+    values = np.unique(y)
+    if not np.isin(values, (0, 1)).all():
+        raise fail(f"y has values {values[:10].tolist()}, expected only 0 (normal) and 1 (anomaly)")
+    verify_file(dataset, path, "sha256", sha256, fix)
+    X = X.astype(np.float32)
+    if not np.isfinite(X).all():
+        raise fail("X holds NaN or infinite values")
+    return X, y.astype(np.int64)
