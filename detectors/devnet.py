@@ -37,7 +37,7 @@ from torch import nn
 from .params import Interval
 from .registry import register
 from .torch_base import TorchDetector
-from .torch_utils import batched_inference
+from .torch_utils import batched_inference, mean_over_steps, step_on_terms
 from .weak_sampling import balanced_batch, label_pools
 
 REFERENCE_DRAWS = 5000  # l in the paper's Algorithm 1
@@ -124,18 +124,11 @@ class DevNet(TorchDetector):
 
     def _train_epoch(self, epoch: int, X: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         anomalies, unlabelled = self._pools
-        totals: dict[str, float] = {}
-        for _ in range(int(self.batches_per_epoch)):
+
+        def step() -> dict[str, float]:
             idx, labels = balanced_batch(anomalies, unlabelled, int(self.batch_size), self._generator)
-            terms = self.loss_terms(X[idx], labels)
-            loss = sum(terms.values())
-            self.optimizer_.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(self.net_.parameters(), float(self.clip_norm))
-            self.optimizer_.step()
-            for name, value in terms.items():
-                totals[name] = totals.get(name, 0.0) + float(value.detach()) / int(self.batches_per_epoch)
-        return totals
+            return step_on_terms(self.optimizer_, self.loss_terms(X[idx], labels), float(self.clip_norm))
+        return mean_over_steps(int(self.batches_per_epoch), step)
 
     def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:
         return {"score": batched_inference(self.net_, X, SCORE_BATCH)}

@@ -39,7 +39,7 @@ from torch import nn
 from .params import Interval
 from .registry import register
 from .torch_base import TorchDetector
-from .torch_utils import batched_inference
+from .torch_utils import batched_inference, mean_over_steps, step_on_terms
 from .weak_sampling import balanced_batch, draw, label_pools
 
 NORM_EPS = 1e-12  # inside the square root of the residual length
@@ -163,17 +163,11 @@ class FEAWAD(TorchDetector):
 
     def _train_epoch(self, epoch: int, X: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         anomalies, unlabelled = self._pools
-        totals: dict[str, float] = {}
-        for _ in range(int(self.batches_per_epoch)):
+
+        def step() -> dict[str, float]:
             idx, labels = balanced_batch(anomalies, unlabelled, int(self.batch_size), self._generator)
-            terms = self.loss_terms(X[idx], labels)
-            loss = sum(terms.values())
-            self.optimizer_.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer_.step()
-            for name, value in terms.items():
-                totals[name] = totals.get(name, 0.0) + float(value.detach()) / int(self.batches_per_epoch)
-        return totals
+            return step_on_terms(self.optimizer_, self.loss_terms(X[idx], labels))
+        return mean_over_steps(int(self.batches_per_epoch), step)
 
     def _score_tensor(self, x: torch.Tensor) -> torch.Tensor:
         return self.scorer_(*encode(self.autoencoder_, x))

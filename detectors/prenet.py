@@ -33,7 +33,7 @@ from .devnet import HiddenSizes
 from .params import Interval
 from .registry import register
 from .torch_base import TorchDetector
-from .torch_utils import batched_inference
+from .torch_utils import batched_inference, mean_over_steps, step_on_terms
 from .weak_sampling import draw, label_pools
 
 PAIR_TARGETS = {"anomaly-anomaly": 8.0, "anomaly-unlabelled": 4.0, "unlabelled-unlabelled": 0.0}
@@ -113,16 +113,8 @@ class PReNet(TorchDetector):
                 for kind, (left, right) in pairs.items()}
 
     def _train_epoch(self, epoch: int, X: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-        totals: dict[str, float] = {}
-        for _ in range(int(self.batches_per_epoch)):
-            terms = self.loss_terms(self.pair_batch(X))
-            loss = sum(terms.values())
-            self.optimizer_.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer_.step()
-            for name, value in terms.items():
-                totals[name] = totals.get(name, 0.0) + float(value.detach()) / int(self.batches_per_epoch)
-        return totals
+        return mean_over_steps(int(self.batches_per_epoch),
+                               lambda: step_on_terms(self.optimizer_, self.loss_terms(self.pair_batch(X))))
 
     def _ensemble_score(self, x: torch.Tensor) -> torch.Tensor:
         anomalies, unlabelled = self.references_

@@ -74,3 +74,25 @@ def batched_inference(fn: Callable[[torch.Tensor], torch.Tensor], X: torch.Tenso
 def to_tensor(X: np.ndarray, device: torch.device) -> torch.Tensor:
     """The whole array on the training device once: no per-batch host-to-device copies."""
     return torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
+
+
+def step_on_terms(optimizer: torch.optim.Optimizer, terms: dict[str, torch.Tensor],
+                  clip_norm: float | None = None) -> dict[str, float]:
+    """One optimizer step on the sum of named loss terms (gradient norm clipped to ``clip_norm``
+    over the optimizer's parameters when given); returns each term's value."""
+    loss = sum(terms.values())
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], clip_norm)
+    optimizer.step()
+    return {name: float(value.detach()) for name, value in terms.items()}
+
+
+def mean_over_steps(n_steps: int, step: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """Run ``step`` ``n_steps`` times; the mean of each value it returns (an epoch's losses)."""
+    totals: dict[str, float] = {}
+    for _ in range(n_steps):
+        for name, value in step().items():
+            totals[name] = totals.get(name, 0.0) + value / n_steps
+    return totals
