@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, problem_message
+from .tables import check_labelled_table
 from .verify import verify_file
 
 
@@ -33,14 +34,7 @@ def read_adbench_npz(dataset: str, path: Path, sha256: str, fix: str) -> tuple[n
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:  # truncated or not an .npz at all
         raise fail(f"not a readable .npz file ({type(e).__name__}: {e})") from None
-    if X.ndim != 2:
-        raise fail(f"X has shape {X.shape}, expected a 2-D matrix")
-    y = y.reshape(-1)
-    if len(y) != len(X):
-        raise fail(f"X has {len(X)} rows but y has {len(y)} labels")
-    values = np.unique(y)
-    if not np.isin(values, (0, 1)).all():
-        raise fail(f"y has values {values[:10].tolist()}, expected only 0 (normal) and 1 (anomaly)")
+    X, y = check_labelled_table(X, y, fail)
     verify_file(dataset, path, "sha256", sha256, fix)
     X = X.astype(np.float32)
     if not np.isfinite(X).all():

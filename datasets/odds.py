@@ -12,6 +12,7 @@ import numpy as np
 import scipy.io
 
 from .errors import DataError, problem_message
+from .tables import check_labelled_table
 from .verify import verify_file
 
 
@@ -31,17 +32,6 @@ def read_odds_mat(dataset: str, path: Path, sha256: str, fix: str) -> tuple[np.n
     for key in ("X", "y"):
         if key not in mat:
             raise fail(f"the .mat file has no key {key!r} (keys found: {', '.join(keys) or 'none'})")
-    X = np.asarray(mat["X"])
-    y = np.asarray(mat["y"])
-    if X.ndim != 2:
-        raise fail(f"X has shape {X.shape}, expected a 2-D matrix")
-    if y.ndim > 2 or (y.ndim == 2 and 1 not in y.shape):
-        raise fail(f"y has shape {y.shape}, expected a vector")
-    y = y.reshape(-1)
-    if len(y) != len(X):
-        raise fail(f"X has {len(X)} rows but y has {len(y)} labels")
-    values = np.unique(y)
-    if not np.isin(values, (0, 1)).all():
-        raise fail(f"y has values {values[:10].tolist()}, expected only 0 (inlier) and 1 (outlier)")
+    X, y = check_labelled_table(np.asarray(mat["X"]), np.asarray(mat["y"]), fail)
     verify_file(dataset, path, "sha256", sha256, fix)
     return X.astype(np.float32), y.astype(np.int64)
