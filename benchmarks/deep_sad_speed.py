@@ -4,15 +4,15 @@ against an earlier commit, measured side by side in one process (issue 12, part 
 Setting: MNIST, normal digit 0, known anomaly digit 1, gamma_l .05, the ``paper`` split
 (5,923 normals + 311 collected anomalies), batch 128, default Deep SAD settings (arch "mnist").
 The earlier commit's ``detectors`` package is unpacked with ``git archive`` into a temporary
-folder and imported under another name, so both versions train in the same process and the
-rounds alternate between them (A, B, B, A, ...): on a loaded machine a load change then hits
-both sides alike. Times are process CPU-seconds (``time.process_time``) per epoch, taken from
-the epoch hook of :mod:`detectors.progress`; the first epoch of each stage is a warm-up and is
-left out. The same seed must give the same losses on both sides up to float noise; the script
-prints the largest relative difference of the per-epoch losses.
+folder and imported under another name, so both versions run in the same process. First both
+fit with the same seed and the script prints how far apart their losses and test scores are
+(float rounding only, if nothing else changed). Then it times single epochs, alternating
+between the two sides (A B B A ...), so that a load change on a busy machine hits both alike:
+process CPU-seconds (``time.process_time``) per autoencoder epoch (a fresh autoencoder each
+time) and per Deep SAD epoch (continuing the fitted detector), after one warm-up epoch per side.
 
-Usage: ``python benchmarks/deep_sad_speed.py [--against main] [--rounds 3] [--epochs 3]
-[--threads 1]``. Not a test: it prints numbers.
+Usage: ``python benchmarks/deep_sad_speed.py [--against main] [--pairs 6] [--threads 1]``.
+Not a test: it prints numbers.
 """
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ sys.path.insert(0, str(ROOT))
 DATASET, NORMAL, KNOWN, K_L, GAMMA_L, GAMMA_P, SEED = "mnist", 0, 1, 1, 0.05, 0.0, 0
 #: The public Deep SAD code on this machine, CPU-seconds per epoch with 1 thread (measured for issue 12).
 PUBLIC_SECONDS = {"autoencoder": (2.07, 2.16), "DeepSAD": (0.86, 0.91)}
+BATCH = 128  # Deep SAD's default batch size
+EQUALITY_EPOCHS = 2  # epochs per stage of the same-seed comparison
 
 
 def import_ref_package(ref: str, workdir: Path) -> object:
@@ -47,50 +49,40 @@ def import_ref_package(ref: str, workdir: Path) -> object:
     return importlib.import_module("detectors_ref.deep_sad")
 
 
-def fit_timed(module, X, y, epochs: int) -> dict[str, list[tuple[float, float]]]:
-    """Fit Deep SAD from ``module``; per stage, (CPU-seconds, loss) of every epoch."""
-    from detectors.progress import epoch_listener
-
-    listener_module = importlib.import_module(module.__name__.rsplit(".", 1)[0] + ".progress")
-    marks: list[tuple[str, float]] = []
-    start = time.process_time()
-
-    def listen(stage: str, epoch: int, total: int) -> None:
-        marks.append((stage, time.process_time()))
-
+def fit(module, X, y, epochs: int):
+    """A Deep SAD of ``module`` fitted with seed 0 and ``epochs`` epochs per stage."""
     det = module.DeepSAD(epochs=epochs, ae_epochs=epochs, arch="mnist", device="cpu", random_state=0)
-    history: list[float] = []
-    train_autoencoder = module.train_autoencoder
+    return det.fit(X, y)
 
-    def recording(*args, **kwargs):  # keep the autoencoder's per-epoch losses
-        result = train_autoencoder(*args, **kwargs)
-        history.extend(kwargs.get("history") or [])
-        return result
 
-    module.train_autoencoder = recording
-    try:
-        with epoch_listener(listen), listener_module.epoch_listener(listen):
-            det.fit(X, y)
-    finally:
-        module.train_autoencoder = train_autoencoder
-    out: dict[str, list[tuple[float, float]]] = {"autoencoder": [], "DeepSAD": []}
-    prev = start
-    losses = {"autoencoder": iter(history), "DeepSAD": iter(h["loss"] for h in det.history_)}
-    for stage, now in marks:
-        out[stage].append((now - prev, next(losses[stage])))
-        prev = now
-    return out
+def ae_epoch_seconds(module, X) -> float:
+    """CPU-seconds of one autoencoder pretraining epoch (a fresh autoencoder: the set-up is a few
+    milliseconds of it)."""
+    import torch
+
+    start = time.process_time()
+    module.train_autoencoder(X, "mnist", epochs=1, lr=1e-4, weight_decay=0.5e-3, batch_size=BATCH,
+                             generator=torch.Generator().manual_seed(0), device="cpu")
+    return time.process_time() - start
+
+
+def sad_epoch_seconds(det, X, y) -> float:
+    """CPU-seconds of one Deep SAD training epoch of the fitted ``det``."""
+    det._set_train(True)
+    start = time.process_time()
+    det._train_epoch(1, X, y)
+    return time.process_time() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--against", default="main", help="git ref of the earlier code (default: main)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per stage and fit (the first is a warm-up)")
+    parser.add_argument("--pairs", type=int, default=6, help="timed epochs per side and stage")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
 
+    import numpy as np
     import torch
 
     torch.set_num_threads(args.threads)
@@ -100,32 +92,37 @@ def main() -> None:
 
     split = make_split(_dataset(DATASET, args.data_dir),
                        Experiment(DATASET, NORMAL, KNOWN, K_L, GAMMA_L, GAMMA_P, SEED), "paper")
+    X, y = torch.as_tensor(split.X_train), torch.as_tensor(split.y_train)
     with tempfile.TemporaryDirectory() as tmp:
         old = import_ref_package(args.against, Path(tmp))
         sides = {args.against: old, "this tree": new}
-        seconds: dict[str, dict[str, list[float]]] = {s: {"autoencoder": [], "DeepSAD": []} for s in sides}
-        losses: dict[str, dict[str, list[float]]] = {}
-        order = list(sides)
-        for r in range(args.rounds):
-            for side in (order if r % 2 == 0 else order[::-1]):
-                timed = fit_timed(sides[side], split.X_train, split.y_train, args.epochs)
-                for stage, values in timed.items():
-                    seconds[side][stage] += [s for s, _ in values[1:]]
-                losses[side] = {stage: [loss for _, loss in values] for stage, values in timed.items()}
-                print(f"round {r + 1} {side:10s} " + "  ".join(
-                    f"{stage} " + " ".join(f"{s:.3f}" for s, _ in values) for stage, values in timed.items()),
-                    flush=True)
-    print(f"\nCPU-seconds per epoch (median after warm-up), {args.threads} thread(s), "
-          f"{args.rounds} rounds x {args.epochs - 1} timed epochs")
-    for stage in ("autoencoder", "DeepSAD"):
-        old_s = statistics.median(seconds[args.against][stage])
-        new_s = statistics.median(seconds["this tree"][stage])
+        fitted = {side: fit(module, split.X_train, split.y_train, EQUALITY_EPOCHS) for side, module in sides.items()}
+        print(f"Same seed, {EQUALITY_EPOCHS} epochs per stage: largest relative difference between the two sides")
+        a, b = (fitted[side] for side in sides)
+        print(f"  autoencoder final loss {abs(a.fit_info_['ae_final_loss'] / b.fit_info_['ae_final_loss'] - 1):.1e}, "
+              "Deep SAD epoch losses " + ", ".join(f"{abs(p['loss'] / q['loss'] - 1):.1e}"
+                                                   for p, q in zip(a.history_, b.history_)))
+        sa, sb = a.decision_function(split.X_test), b.decision_function(split.X_test)
+        print(f"  test scores {np.max(np.abs(sa - sb) / np.abs(sa)):.1e} (largest), "
+              f"{np.median(np.abs(sa - sb) / np.abs(sa)):.1e} (median)")
+        stages = {"autoencoder": lambda side: ae_epoch_seconds(sides[side], X),
+                  "DeepSAD": lambda side: sad_epoch_seconds(fitted[side], X, y)}
+        seconds = {stage: {side: [] for side in sides} for stage in stages}
+        for stage, run in stages.items():
+            for side in sides:  # warm-up: oneDNN builds its kernels on first use
+                run(side)
+            for i in range(args.pairs):
+                for side in (list(sides) if i % 2 == 0 else list(sides)[::-1]):
+                    seconds[stage][side].append(run(side))
+    print(f"\nCPU-seconds per epoch, {args.threads} thread(s), {args.pairs} epochs per side alternating "
+          f"(median; and the median of the ratios of neighbouring epochs)")
+    for stage, per_side in seconds.items():
+        old_s, new_s = (per_side[side] for side in sides)
+        ratios = [n / o for o, n in zip(old_s, new_s)]
         lo, hi = PUBLIC_SECONDS[stage]
-        print(f"{stage:12s} {args.against}: {old_s:.3f} s   this tree: {new_s:.3f} s   ratio {new_s / old_s:.3f}"
-              f"   (public code on this machine, unloaded: {lo}-{hi} s)")
-        a, b = losses[args.against][stage], losses["this tree"][stage]
-        worst = max(abs(p - q) / max(abs(p), 1e-12) for p, q in zip(a, b))
-        print(f"{'':12s} per-epoch losses, largest relative difference between the two: {worst:.2e}")
+        print(f"{stage:12s} {args.against}: {statistics.median(old_s):.3f} s  this tree: {statistics.median(new_s):.3f} s"
+              f"  ratio {statistics.median(new_s) / statistics.median(old_s):.3f} (pairwise {statistics.median(ratios):.3f})"
+              f"  [public code, this machine unloaded: {lo}-{hi} s]")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from .networks.factory import build_encoder
 from .params import Interval, IsBool, Options
 from .registry import register
 from .torch_base import TorchDetector
-from .torch_utils import batched_inference, minibatch_indices
+from .torch_utils import batched_inference, minibatch_indices, use_channels_last
 
 # Constants of the method (docs/methods.md §5).
 DIST_EPS = 1e-6  # keeps the inverse loss of labelled anomalies finite
@@ -163,6 +163,8 @@ class DeepSAD(TorchDetector):
             self.fit_info_["ae_final_loss"] = ae_history[-1]
         else:
             self.net_ = build_encoder(self.arch_, tuple(X.shape[1:])).to(self.device_)
+            if X.dim() == 4:  # the pretrained encoder is channels-last already
+                use_channels_last(self.net_)
         self.c_ = self._init_center(X)
         self.optimizer_ = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         self.fit_info_["n_labelled_anomalies"] = int(y.sum())

@@ -196,3 +196,82 @@ def test_autoencoder_loss_is_deep_sads_mse_averaged_over_every_feature():
     # Without weight decay Adam ignores the loss scale: the same training, a loss d times larger.
     np.testing.assert_allclose(history(reduction="sum"), history() * X.shape[1], rtol=1e-3)
     assert DeepSAD().ae_loss == "mean"
+
+
+# -- speed rewrites compute what the plain formulation computes (issue 12) ------------------------
+def _float64(module: torch.nn.Module) -> torch.nn.Module:
+    return module.double().train()
+
+
+@pytest.mark.parametrize("c_in,c_out,padding,size", [(2, 4, 2, 4), (4, 8, 3, 8), (8, 1, 2, 14), (32, 3, 2, 16)])
+def test_up_deconv_is_upsampling_then_the_transposed_convolution(c_in, c_out, padding, size):
+    """The decoders' single stride-2 transposed convolution against ×2 nearest upsampling followed by
+    the module's own stride-1 transposed convolution: same values, same gradients (float64)."""
+    from detectors.networks.lenet import _deconv, _up_deconv
+
+    torch.manual_seed(0)
+    deconv = _deconv(c_in, c_out, padding=padding).double()
+    x = torch.randn(3, c_in, size, size, dtype=torch.float64, requires_grad=True)
+    fast = _up_deconv(x, deconv)
+    plain = deconv(F.interpolate(x, scale_factor=2, mode="nearest"))
+    assert fast.shape == plain.shape
+    torch.testing.assert_close(fast, plain, rtol=1e-12, atol=1e-12)
+    weights = torch.randn_like(plain)
+    grads_fast = torch.autograd.grad((fast * weights).sum(), [x, deconv.weight])
+    grads_plain = torch.autograd.grad((plain * weights).sum(), [x, deconv.weight])
+    for a, b in zip(grads_fast, grads_plain):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("arch", sorted(IMAGE_SHAPES))
+def test_encoder_pools_before_the_activation_without_changing_the_result(arch):
+    """conv → BN → pool → leaky ReLU against the written order conv → BN → leaky ReLU → pool,
+    in training mode (batch statistics), values and weight gradients (float64)."""
+    torch.manual_seed(0)
+    encoder = _float64(build_encoder(arch, IMAGE_SHAPES[arch]))
+    stack = encoder.features
+    x = torch.rand(6, *IMAGE_SHAPES[arch], dtype=torch.float64)
+
+    def plain(h: torch.Tensor) -> torch.Tensor:
+        for conv, bn in zip(stack.convs, stack.bns):
+            h = stack.pool(F.leaky_relu(bn(conv(h)), 0.01))
+        return h
+
+    fast_out, plain_out = stack(x), plain(x)
+    torch.testing.assert_close(fast_out, plain_out, rtol=1e-12, atol=1e-12)
+    params = list(stack.parameters())
+    for a, b in zip(torch.autograd.grad(fast_out.square().sum(), params),
+                    torch.autograd.grad(plain_out.square().sum(), params)):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("arch", sorted(IMAGE_SHAPES))
+def test_channels_last_nets_compute_what_default_layout_nets_compute(arch):
+    from detectors.torch_utils import use_channels_last
+
+    torch.manual_seed(0)
+    encoder, decoder = build_encoder(arch, IMAGE_SHAPES[arch]), build_decoder(arch, IMAGE_SHAPES[arch])
+    x = torch.rand(8, *IMAGE_SHAPES[arch])
+    with torch.no_grad():
+        before = decoder(encoder(x))
+        use_channels_last(encoder, decoder)
+        after = decoder(encoder(x))
+    assert encoder.features.convs[1].weight.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
+
+
+#: Test scores of the tiny fit below computed with the code before the speed work of issue 12
+#: (commit 6848a3b: default memory layout, activation before pooling, upsampling then convolution).
+SCORES_BEFORE_ISSUE_12 = [0.2114117295, 0.198607564, 0.2751516104, 0.294985801,
+                          0.2267360836, 0.2213710099, 0.2828804255, 0.1983335018]
+
+
+def test_same_seed_gives_the_scores_of_the_code_before_the_speed_work():
+    """Float rounding apart (other kernels, other summation orders), Deep SAD trains as before:
+    a 2 + 2 epoch fit on random images reproduces the earlier scores to 1e-4 (seen: 1e-6)."""
+    rng = np.random.default_rng(0)
+    X = (rng.random((96, 1, 28, 28)) ** 3).astype(np.float32)
+    y = np.r_[np.zeros(90), np.ones(6)].astype(np.int64)
+    X_test = (rng.random((8, 1, 28, 28)) ** 3).astype(np.float32)
+    det = DeepSAD(epochs=2, ae_epochs=2, batch_size=32, device="cpu", random_state=0, arch="mnist").fit(X, y)
+    np.testing.assert_allclose(det.decision_function(X_test), SCORES_BEFORE_ISSUE_12, rtol=1e-4)
