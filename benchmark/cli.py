@@ -249,8 +249,9 @@ def _main(args: argparse.Namespace) -> int:
     store = ResultsStore(out_dir)
     if args.dry_run:
         from .plan import describe_plan
+        from .timings import load_perf_timings
 
-        print(describe_plan(jobs, store, args.device))
+        print(describe_plan(jobs, store, args.device, perf=load_perf_timings(args.device)))
         return _check_data_for_dry_run(suite.datasets, args.data_dir, find_missing)
 
     for name in suite.datasets:  # every data file checked before anything is written

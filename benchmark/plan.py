@@ -6,12 +6,15 @@ from tabulate import tabulate
 
 from .jobs import Job
 from .store import ResultsStore
-from .timings import estimate, stored_timings
+from .timings import PerfTimings, estimate, perf_estimate, stored_timings
 
 MAX_LISTED_JOBS = 100  # a dry run lists each job up to this many, then only the summary
 
 NO_TIMINGS = ("no stored timings of comparable jobs (same detector, parameters, dataset, subsampling, γl, γp, "
               "selection and device kind) in this folder, so no time estimate")
+NO_PERF_HINT = ("`python -m benchmark.perf` times every deep detector on MNIST; with its CSV in results/perf/ "
+                "a dry run estimates MNIST jobs from it")
+SOURCE_STORED, SOURCE_PERF = "stored jobs", "perf benchmark"
 
 
 def duration(seconds: float) -> str:
@@ -23,43 +26,66 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto") -> str:
+def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", perf: PerfTimings | None = None) -> str:
     """Jobs per detector and dataset, how many are stored already, and the time the rest will take.
 
-    Time comes only from stored runs of comparable jobs in the same folder (see
-    :mod:`benchmark.timings`); a job without one is counted as unknown rather than guessed, and
-    the footer says how many pending jobs the estimate covers.
+    Time comes from stored runs of comparable jobs in the same folder (see
+    :mod:`benchmark.timings`), else, when ``perf`` is given, from the perf benchmark's per-epoch
+    timings (:func:`benchmark.timings.perf_estimate`); a job covered by neither is counted as
+    unknown rather than guessed. The table names the source of each estimate and the footer
+    says how many pending jobs each source covers.
     """
     done = store.done_keys()
     timings = stored_timings(store.latest())
+    seconds, sources, perf_files = [], [], set()
+    for job in jobs:
+        value, source = estimate(job, device, timings), SOURCE_STORED
+        if value is None:
+            from_perf = perf_estimate(job, perf)
+            value, source = (from_perf[0], SOURCE_PERF) if from_perf else (None, "")
+            if from_perf:
+                perf_files.add(from_perf[1])
+        seconds.append(value)
+        sources.append(source if value is not None else "")
     frame = pd.DataFrame({
         "detector": [j.detector for j in jobs],
         "dataset": [j.experiment.dataset for j in jobs],
         "pending": [j.key not in done for j in jobs],
-        "seconds": [estimate(j, device, timings) for j in jobs],
+        "seconds": seconds,
+        "source": sources,
     })
     rows = []
     for (detector, dataset), group in frame.groupby(["detector", "dataset"], sort=False):
         todo = group[group["pending"]]
         known = todo["seconds"].notna()
         if not len(todo) or not known.any():
-            text = ""
+            text, source = "", ""
         else:
             text = duration(todo["seconds"].sum()) + ("" if known.all() else f" for {int(known.sum())} of {len(todo)}")
-        rows.append([detector, dataset, len(group), len(group) - len(todo), len(todo), text])
+            source = " + ".join(dict.fromkeys(todo.loc[known, "source"]))
+        rows.append([detector, dataset, len(group), len(group) - len(todo), len(todo), text, source])
     listed = [f"{'stored ' if job.key in done else 'to run '} {job.key}  {job.describe()}" for job in jobs[:MAX_LISTED_JOBS]]
     if len(jobs) > MAX_LISTED_JOBS:
         listed.append(f"... and {len(jobs) - MAX_LISTED_JOBS} more")
-    table = tabulate(rows, headers=["detector", "dataset", "jobs", "stored", "to run", "estimated time"], tablefmt="github")
+    table = tabulate(rows, headers=["detector", "dataset", "jobs", "stored", "to run", "estimated time", "source"],
+                     tablefmt="github")
     todo = frame[frame["pending"]]
     footer = f"\n{len(jobs)} jobs, {len(jobs) - len(todo)} already stored in {store.path}, {len(todo)} to run"
     if len(todo):
         known = todo["seconds"].notna()
+        n_perf = int((todo["source"] == SOURCE_PERF).sum())
         if not known.any():
             footer += f"; {NO_TIMINGS}"
-        elif known.all():
+            if perf is None:
+                footer += f" ({NO_PERF_HINT})"
+        elif not n_perf and known.all():
             footer += f"; estimated {duration(todo['seconds'].sum())} from comparable stored jobs"
-        else:
+        elif not n_perf:
             footer += (f"; estimated {duration(todo['seconds'].sum())} for the {int(known.sum())} of {len(todo)} "
                        "with comparable stored jobs, the others unknown")
+        else:
+            n_stored = int(known.sum()) - n_perf
+            footer += (f"; estimated {duration(todo['seconds'].sum())} for {int(known.sum())} of {len(todo)}: "
+                       f"{n_stored} from comparable stored jobs, {n_perf} from the perf benchmark's seconds per epoch "
+                       f"({'; '.join(sorted(perf_files))})" + ("" if known.all() else ", the others unknown"))
     return "\n".join(listed) + "\n\n" + table + footer

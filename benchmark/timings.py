@@ -5,6 +5,14 @@ parameters, on the same dataset with the same subsampling, γl, γp and selectio
 the data sizes and the validation work), on the same kind of device. A smoke job (10 epochs, 600
 images) says nothing about a 200-epoch full-data job, so it is never used for one.
 
+Without a comparable stored job, ``--dry-run`` falls back on the per-epoch timings of
+``python -m benchmark.perf`` for the device kind at hand (:func:`load_perf_timings`,
+:func:`perf_estimate`): setup + epochs × seconds per epoch for every training stage + scoring
+the test set + one scoring of the validation set per evaluation. They cover only jobs on the
+perf benchmark's dataset (MNIST) with its number of training normals (other normal classes are
+taken to be of the same size: MNIST's classes hold 5,421 to 6,742 training images), and they
+were measured with the perf run's thread count; the dry run names the file they came from.
+
 The priors only weight the progress bar, whose rate the run itself calibrates: they are measured
 seconds of ``smoke`` jobs, so that the bar's first ETA does not treat a GAN job
 and an isolation forest as the same amount of work. They never appear as an estimate in
@@ -13,6 +21,8 @@ and an isolation forest as the same amount of work. They never appear as an esti
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
@@ -90,3 +100,85 @@ def expected_costs(jobs: Iterable[Job], device: str, timings: dict[tuple[str, ..
     """Cost of each job for the progress bar: its comparable stored timing, else the detector's prior."""
     return [estimate(job, device, timings) or PRIOR_SECONDS.get(job.detector, DEFAULT_PRIOR_SECONDS)
             for job in jobs]
+
+
+# -- estimates from the perf benchmark (benchmark.perf) -------------------------------------------
+@dataclass(frozen=True)
+class PerfEntry:
+    """One detector's timings in a perf CSV: seconds per epoch of each stage and the rest."""
+
+    stages: dict[str, float]  # stage -> wall seconds per epoch
+    setup_seconds: float
+    score_seconds: float  # scoring the perf run's test set
+    n_test: int
+    n_val: int
+    source: str  # the CSV it came from, with its thread count
+
+
+@dataclass
+class PerfTimings:
+    """Per (dataset, detector, max_train_normals) timings from the perf CSVs of one device kind."""
+
+    entries: dict[tuple[str, str, str], PerfEntry] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+
+def load_perf_timings(device: str, root: Path | None = None) -> PerfTimings | None:
+    """The perf benchmark's timings for this device kind (``perf_<kind>*.csv`` under ``root``,
+    by default ``benchmark.perf.PERF_DIR``), or None when there are none. Only rows with K = 1."""
+    from .perf import PERF_DIR
+
+    folder = PERF_DIR if root is None else Path(root)
+    files = sorted(folder.glob(f"perf_{device_kind(device)}*.csv")) if folder.is_dir() else []
+    timings = PerfTimings()
+    for path in files:
+        try:
+            frame = pd.read_csv(path)
+        except (OSError, ValueError, pd.errors.ParserError):
+            continue
+        if not {"detector", "stage", "wall_s_per_epoch", "k"} <= set(frame.columns):
+            continue
+        frame = frame[frame["k"] == 1]
+        for (dataset, detector, max_train), group in frame.groupby(
+                [frame["dataset"], frame["detector"], frame["max_train_normals"].map(_norm)], sort=False):
+            first = group.iloc[0]
+            timings.entries[(str(dataset), str(detector), max_train)] = PerfEntry(
+                stages={str(r.stage): float(r.wall_s_per_epoch) for r in group.itertuples()},
+                setup_seconds=float(first["setup_wall_s"]), score_seconds=float(first["score_wall_s"]),
+                n_test=int(first["n_test"]), n_val=int(first["n_val"]),
+                source=f"{path}, measured with {int(first['threads'])} thread(s)")
+        timings.files.append(path)
+    return timings if timings.entries else None
+
+
+def perf_estimate(job: Job, perf: PerfTimings | None) -> tuple[float, str] | None:
+    """Seconds a job is expected to take from the perf benchmark's timings, with their source;
+    None when they do not cover it (other dataset or subsampling, a stage never timed)."""
+    if perf is None:
+        return None
+    e = job.experiment
+    entry = perf.entries.get((e.dataset, job.detector, _norm(e.max_train_normals)))
+    if entry is None:
+        return None
+    try:
+        from datasets import DATASETS
+        from detectors import make_detector
+
+        detector = make_detector(job.detector, **job.params)
+        plan = detector.epoch_plan(DATASETS[e.dataset].arch)
+        eval_every = detector.get_params().get("eval_every")
+    except Exception:  # noqa: BLE001 - no estimate is better than a wrong one; the run itself will say why
+        return None
+    if getattr(detector, "requires_labels", False) and e.gamma_l == 0:
+        return 0.0, entry.source  # no collected anomalies: the job ends at once as n.a.
+    seconds = entry.setup_seconds
+    for stage, epochs in plan.items():
+        if epochs and stage not in entry.stages:
+            return None
+        seconds += epochs * entry.stages.get(stage, 0.0)
+    test_share = 1.0 if e.max_test is None else min(1.0, e.max_test / max(entry.n_test, 1))
+    seconds += entry.score_seconds * test_share
+    train_epochs = plan.get(type(detector).TRAIN_STAGE, 0)
+    if eval_every:  # one scoring of the validation set per evaluation
+        seconds += math.ceil(train_epochs / int(eval_every)) * entry.score_seconds * entry.n_val / max(entry.n_test, 1)
+    return seconds, entry.source

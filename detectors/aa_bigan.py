@@ -290,8 +290,7 @@ class AABiGAN(TorchDetector):
         else:
             self.batch_anomaly_ = 0
         self.cycle_weight_ = CYCLE_WEIGHT if self.supervised_ else CYCLE_WEIGHT_UNSUPERVISED
-        base_epochs = self.epochs if self.epochs is not None else PAPER_EPOCHS.get(self.arch_, DEFAULT_EPOCHS)
-        self.epochs_planned_ = max(1, int(round(base_epochs * self.epoch_scale)))
+        self.epochs_planned_ = self.epoch_plan(self.arch_)[self.TRAIN_STAGE]
         self._anomaly_cycler = _Cycler(n_neg, self._generator, self.device_) if self.supervised_ else None
         self.fit_info_.update(
             variant="semi-supervised" if self.supervised_ else "unsupervised",
@@ -418,6 +417,10 @@ class AABiGAN(TorchDetector):
 
     def _planned_epochs(self) -> int:
         return self.epochs_planned_
+
+    def epoch_plan(self, arch: str) -> dict[str, int]:
+        base_epochs = self.epochs if self.epochs is not None else PAPER_EPOCHS.get(arch, DEFAULT_EPOCHS)
+        return {self.TRAIN_STAGE: max(1, int(round(base_epochs * self.epoch_scale)))}
 
     # -- scoring -----------------------------------------------------------------------
     def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:

@@ -32,6 +32,7 @@ from .networks.factory import build_decoder, build_encoder
 from .torch_utils import minibatch_indices, torch_seed, use_channels_last
 
 LR_DECAY = 0.1  # factor applied at each learning-rate milestone
+PRETRAIN_STAGE = "autoencoder"  # the stage name its epochs are reported under (detectors.progress)
 # How the squared error is reduced: "mean" over every feature of every sample (Deep SAD's MSE,
 # the default), or "sum" over the features of a sample and mean over the batch.
 AE_LOSS_REDUCTIONS = ("mean", "sum")
@@ -108,7 +109,7 @@ def train_autoencoder(
             raise DivergenceError(f"autoencoder reconstruction loss became {mean_loss} at epoch {epoch + 1}")
         if history is not None:
             history.append(mean_loss)
-        report_epoch("autoencoder", epoch + 1, epochs)
+        report_epoch(PRETRAIN_STAGE, epoch + 1, epochs)
     encoder.eval()
     decoder.eval()
     return encoder, decoder

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .autoencoder import AE_LOSS_REDUCTIONS, train_autoencoder
+from .autoencoder import AE_LOSS_REDUCTIONS, PRETRAIN_STAGE, train_autoencoder
 from .networks.arch import resolve_arch
 from .networks.factory import build_encoder
 from .params import Interval, IsBool, Options
@@ -168,6 +168,9 @@ class DeepSAD(TorchDetector):
         self.c_ = self._init_center(X)
         self.optimizer_ = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         self.fit_info_["n_labelled_anomalies"] = int(y.sum())
+
+    def epoch_plan(self, arch: str) -> dict[str, int]:
+        return {PRETRAIN_STAGE: int(self.ae_epochs) if self.pretrain else 0, self.TRAIN_STAGE: int(self.epochs)}
 
     def _init_center(self, X: torch.Tensor) -> torch.Tensor:
         """Mean embedding of all training data in eval mode, small entries pushed to ±center_eps."""

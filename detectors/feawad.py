@@ -36,7 +36,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .autoencoder import PRETRAIN_STAGE
 from .params import Interval
+from .progress import report_epoch
 from .registry import register
 from .torch_base import TorchDetector
 from .torch_utils import batched_inference, mean_over_steps, step_on_terms
@@ -137,11 +139,14 @@ class FEAWAD(TorchDetector):
         optimizer = torch.optim.Adam(self.autoencoder_.parameters(), lr=self.ae_lr)
         self.autoencoder_.train()
         loss = torch.zeros(())
-        for _ in range(int(self.ae_epochs) * int(self.batches_per_epoch)):
+        steps = int(self.batches_per_epoch)
+        for step in range(int(self.ae_epochs) * steps):
             loss = self.pretraining_loss(X[draw(unlabelled, int(self.batch_size), self._generator)])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if (step + 1) % steps == 0:
+                report_epoch(PRETRAIN_STAGE, (step + 1) // steps, int(self.ae_epochs))
         final = float(loss.detach())
         if not np.isfinite(final):
             from .errors import DivergenceError
@@ -160,6 +165,9 @@ class FEAWAD(TorchDetector):
             "score_anomaly": (labels * torch.clamp(a - s, min=0)).mean(),
             "residual_anomaly": (labels * torch.clamp(a - e, min=0)).mean(),
         }
+
+    def epoch_plan(self, arch: str) -> dict[str, int]:
+        return {PRETRAIN_STAGE: int(self.ae_epochs), self.TRAIN_STAGE: int(self.epochs)}
 
     def _train_epoch(self, epoch: int, X: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         anomalies, unlabelled = self._pools

@@ -27,7 +27,7 @@ from .networks.arch import resolve_arch
 from .networks.factory import build_encoder
 from .registry import register
 from .torch_base import TorchDetector
-from .torch_utils import batched_inference
+from .torch_utils import batched_inference, use_channels_last
 
 
 class EncoderClassifier(nn.Module):
@@ -89,6 +89,8 @@ class SupervisedClassifier(TorchDetector):
     def _build(self, X: torch.Tensor, y: torch.Tensor) -> None:
         self.arch_ = resolve_arch(self.arch, tuple(X.shape[1:]))
         self.net_ = EncoderClassifier(build_encoder(self.arch_, tuple(X.shape[1:]))).to(self.device_)
+        if X.dim() == 4:  # images: channels-last kernels (speed only, see use_channels_last)
+            use_channels_last(self.net_)
         self.optimizer_ = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         self._loss = nn.BCEWithLogitsLoss()
         self.fit_info_["n_labelled_anomalies"] = int(y.sum())

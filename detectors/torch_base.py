@@ -69,6 +69,19 @@ class TorchDetector(SemiSupervisedDetector):
         """How many epochs to run; called after ``_build`` so it may depend on the data (e.g. its arch)."""
         return int(self.epochs)
 
+    #: The stage name :func:`epoch_plan` and ``benchmark.perf`` use for the main training loop
+    #: (the loop itself reports its epochs under the class name).
+    TRAIN_STAGE: ClassVar[str] = "train"
+
+    def epoch_plan(self, arch: str) -> dict[str, int]:
+        """Epochs each training stage will run on data of network family ``arch``, before fitting.
+
+        For cost estimates (``run_benchmark.py --dry-run`` with ``benchmark.perf`` timings): the keys
+        are the stages whose epochs the loops report (:data:`TRAIN_STAGE` for the main loop,
+        e.g. "autoencoder" for a pretraining); early stopping is not foreseen.
+        """
+        return {self.TRAIN_STAGE: int(self.epochs)}
+
     # -- the loop ------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:
         self.device_ = resolve_device(getattr(self, "device", "auto"))

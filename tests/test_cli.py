@@ -135,3 +135,21 @@ def test_the_rerun_command_of_a_row_names_exactly_that_job(tmp_path, data_dir):
     again = subprocess.run([sys.executable, *rerun[1:], "--dry-run"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "1 jobs, 1 already stored" in again.stdout
+
+
+def test_dry_run_estimates_from_the_perf_csv_of_the_device_at_hand(tmp_path, capsys, monkeypatch, data_dir):
+    """An output folder without stored timings: MNIST jobs are estimated from results/perf/perf_cpu.csv."""
+    from tests.test_timings import AE_EPOCH, SCORE, SETUP, TRAIN_EPOCH, write_perf_csv
+
+    monkeypatch.chdir(tmp_path)  # the perf CSVs are looked up under results/perf of the working directory
+    args = ["--out", "o", "--suite", "images", "--detectors", "deep-sad", "--datasets", "mnist", "--normal-classes",
+            "0", "--known-classes", "1", "--gamma-l", "0.05", "--device", "cpu", "--data-dir", str(data_dir),
+            "--param", "deep-sad.epochs=10", "--param", "deep-sad.ae_epochs=5", "--dry-run"]
+    assert main(args) == 0
+    assert "python -m benchmark.perf" in capsys.readouterr().out  # no CSV yet: no estimate, and how to get one
+    write_perf_csv(tmp_path / "results" / "perf")
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert f"{SETUP + 5 * AE_EPOCH + 10 * TRAIN_EPOCH + SCORE:.0f} s" in text
+    assert "from the perf benchmark's seconds per epoch (results/perf/perf_cpu.csv, measured with 1 thread(s))" in text
+    assert not (tmp_path / "o").exists()

@@ -1,11 +1,16 @@
-"""Dry-run estimates come only from comparable stored jobs (issue 15)."""
+"""Dry-run estimates come from comparable stored jobs (issue 15), else from the perf benchmark's
+seconds per epoch (issue 12), and say which."""
 from __future__ import annotations
 
+import pandas as pd
+import pytest
+
 from benchmark.jobs import Job, canonical_params
-from benchmark.plan import NO_TIMINGS, describe_plan
+from benchmark.perf import COLUMNS as PERF_COLUMNS
+from benchmark.plan import NO_TIMINGS, SOURCE_PERF, SOURCE_STORED, describe_plan
 from benchmark.protocol import Experiment
 from benchmark.store import COLUMNS, ResultsStore
-from benchmark.timings import PRIOR_SECONDS, expected_costs, stored_timings
+from benchmark.timings import PRIOR_SECONDS, expected_costs, load_perf_timings, perf_estimate, stored_timings
 
 
 def job(seed=0, epochs=10, max_train=600, gamma_p=0.0, detector="aa-bigan"):
@@ -58,3 +63,85 @@ def test_progress_costs_use_stored_timings_else_the_detector_prior(tmp_path):
     timings = stored_timings(store.latest())
     costs = expected_costs([job(seed=1), job(epochs=200), job(detector="pyod-iforest")], "cpu", timings)
     assert costs == [7.0, PRIOR_SECONDS["aa-bigan"], PRIOR_SECONDS["pyod-iforest"]]
+
+
+# -- the perf benchmark as a second source (issue 12) ----------------------------------------------
+
+#: A perf CSV's figures for Deep SAD and AA-BiGAN (seconds).
+SETUP, AE_EPOCH, TRAIN_EPOCH, SCORE, N_TEST, N_VAL = 1.0, 2.0, 1.0, 4.0, 8000, 2000
+BIGAN_EPOCH = 20.0
+
+
+def write_perf_csv(folder, kind="cpu", max_train_normals=None):
+    rows = []
+    for detector, stage, per_epoch in (("deep-sad", "autoencoder", AE_EPOCH), ("deep-sad", "train", TRAIN_EPOCH),
+                                       ("aa-bigan", "train", BIGAN_EPOCH),
+                                       ("supervised", "train", TRAIN_EPOCH)):
+        row = {c: None for c in PERF_COLUMNS}
+        row.update(detector=detector, stage=stage, k=1, wall_s_per_epoch=per_epoch, cpu_s_per_epoch=per_epoch,
+                   setup_wall_s=SETUP, score_wall_s=SCORE, n_test=N_TEST, n_val=N_VAL, threads=1, dataset="mnist",
+                   max_train_normals=max_train_normals, device_kind=kind)
+        rows.append(row)
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = "" if max_train_normals is None else f"_max-train-normals-{max_train_normals}"
+    path = folder / f"perf_{kind}{suffix}.csv"
+    pd.DataFrame(rows, columns=list(PERF_COLUMNS)).to_csv(path, index=False)
+    return path
+
+
+def full_job(detector="deep-sad", params=None, seed=0, max_train=None):
+    e = Experiment("mnist", 0, 1, 1, 0.05, 0.0, seed=seed, max_train_normals=max_train)
+    return Job("images", e, detector, canonical_params(params or {}), "paper")
+
+
+def test_perf_timings_estimate_a_job_from_its_epochs(tmp_path):
+    write_perf_csv(tmp_path)
+    perf = load_perf_timings("cpu", tmp_path)
+    seconds, source = perf_estimate(full_job(params={"epochs": 10, "ae_epochs": 5}), perf)
+    assert seconds == SETUP + 5 * AE_EPOCH + 10 * TRAIN_EPOCH + SCORE  # no eval_every: no validation passes
+    assert "perf_cpu.csv" in source and "1 thread(s)" in source
+    # without pretraining the autoencoder stage costs nothing
+    assert perf_estimate(full_job(params={"epochs": 10, "pretrain": False}), perf)[0] == SETUP + 10 * TRAIN_EPOCH + SCORE
+    # a detector that needs labels ends at once without collected anomalies (n.a.); Deep SAD trains
+    unlabelled = Experiment("mnist", 0, None, 0, 0.0, 0.0)
+    assert perf_estimate(Job("images", unlabelled, "supervised", canonical_params({}), "paper"), perf)[0] == 0.0
+    assert perf_estimate(full_job("supervised", {"epochs": 3}), perf)[0] == SETUP + 3 * TRAIN_EPOCH + SCORE
+    assert perf_estimate(Job("images", unlabelled, "deep-sad", canonical_params({}), "paper"), perf)[0] > 0
+    # AA-BiGAN evaluates every epoch by default: one validation scoring (n_val / n_test of a test scoring) each
+    seconds, _ = perf_estimate(full_job("aa-bigan", {"epochs": 4}), perf)
+    assert seconds == pytest.approx(SETUP + 4 * BIGAN_EPOCH + SCORE + 4 * SCORE * N_VAL / N_TEST)
+
+
+def test_perf_timings_cover_only_their_data_size_and_device_kind(tmp_path):
+    write_perf_csv(tmp_path)
+    perf = load_perf_timings("cpu", tmp_path)
+    assert perf_estimate(full_job(max_train=600), perf) is None  # other subsampling
+    assert perf_estimate(full_job("nda"), perf) is None  # never timed
+    assert load_perf_timings("cuda", tmp_path) is None  # only perf_cpu*.csv there
+    write_perf_csv(tmp_path, max_train_normals=600)
+    assert perf_estimate(full_job(max_train=600), load_perf_timings("cpu", tmp_path)) is not None
+
+
+def test_dry_run_plan_names_the_source_of_each_estimate(tmp_path):
+    perf_path = write_perf_csv(tmp_path / "perf")
+    perf = load_perf_timings("cpu", tmp_path / "perf")
+    params = {"epochs": 10, "ae_epochs": 5}
+    stored = full_job(params=params, seed=0)
+    (tmp_path / "out").mkdir()
+    store = store_with(tmp_path / "out", [stored_row(stored, 60.0)])
+    jobs = [full_job(params=params, seed=s) for s in (1, 2)] + [full_job("nda")]
+    text = describe_plan(jobs, store, "cpu", perf=perf)
+    # the stored comparable job wins over the perf figures (60 s each, not 25 s)
+    row = next(line for line in text.splitlines() if line.startswith("| deep-sad"))
+    assert "2.0 min" in row and SOURCE_STORED in row and SOURCE_PERF not in row
+    (tmp_path / "empty").mkdir()
+    store = ResultsStore(tmp_path / "empty")
+    text = describe_plan(jobs, store, "cpu", perf=perf)
+    expected = SETUP + 5 * AE_EPOCH + 10 * TRAIN_EPOCH + SCORE
+    row = next(line for line in text.splitlines() if line.startswith("| deep-sad"))
+    assert f"{2 * expected:.0f} s" in row and SOURCE_PERF in row
+    assert "for 2 of 3: 0 from comparable stored jobs, 2 from the perf benchmark" in text
+    assert str(perf_path) in text and "the others unknown" in text
+    # without a perf CSV the same plan has no estimate and says how to get one
+    text = describe_plan(jobs, store, "cpu")
+    assert NO_TIMINGS in text and "python -m benchmark.perf" in text

@@ -1,0 +1,370 @@
+"""Cost of every deep detector on one fixed MNIST experiment: ``python -m benchmark.perf``.
+
+What it measures, per registered torch detector (every subclass of
+:class:`detectors.torch_base.TorchDetector`) and per training stage (``train``, and
+``autoencoder`` for the detectors that pretrain one): seconds per epoch, wall clock and process
+CPU time, after a warm-up epoch; the rest of the fit (building the nets, moving the data,
+centre initialisation, the warm-up's extra cost) as ``setup_wall_s``; the time to score the
+test set; the peak memory. The experiment is fixed (:data:`PERF_EXPERIMENT`: MNIST, normal
+digit 0, known anomaly digit 1, γl .05, the ``paper`` split), the detectors run with their
+defaults except the number of epochs (``--epochs`` for every epoch parameter) and without an
+``eval_set`` (training only; validation passes cost about one scoring of the validation set
+each).
+
+Memory. CPU: the growth of the process's peak resident set (``resource.getrusage``
+``ru_maxrss``) over the fit and the scoring, beyond what the process held after loading the
+data; absolute peak too, for comparison with figures measured the same way. Each detector runs
+in its own child process, so that every peak is its own. GPU: ``torch.cuda.max_memory_allocated``
+(reset before the fit).
+
+Output: a table on stdout (with ratios against the reference figures of issue 12 where they
+exist, see :data:`REFERENCES`) and a long-format CSV, by default
+``results/perf/perf_<device kind>.csv`` (``perf_cpu.csv`` or ``perf_cuda.csv``; a run with
+``--max-train-normals N`` writes ``perf_<kind>_max-train-normals-N.csv`` so that a quick run never
+replaces a full one). ``run_benchmark.py --dry-run`` reads these files to estimate jobs that have
+no comparable stored timing (:func:`benchmark.timings.perf_estimates`).
+
+Column ``k``: how many experiments were trained together; 1 here. :func:`time_configuration`
+takes ``k`` so that batched training can be timed through the same path.
+
+Timings are a script run on purpose: no test asserts a duration. Example:
+``python -m benchmark.perf --device cpu --threads 1 --epochs 2``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from .protocol import Experiment
+
+#: The fixed experiment of every measurement (issue 12) and its split policy.
+PERF_EXPERIMENT = Experiment("mnist", 0, 1, 1, 0.05, 0.0, 0)
+PERF_SELECTION = "paper"
+#: Where the CSVs go and where ``--dry-run`` looks for them (relative to the working directory,
+#: like the default output folders of ``run_benchmark.py``).
+PERF_DIR = Path("results") / "perf"
+DEFAULT_EPOCHS = 2  # per stage: one warm-up epoch and one timed epoch
+DEFAULT_THREADS = 1
+CHILD_TIMEOUT_S = 900  # one detector's child process; the whole default CPU run takes a few minutes
+#: Detector parameters that set a stage's number of epochs; each gets ``--epochs``.
+EPOCH_PARAMS = ("epochs", "ae_epochs")
+MEMORY_METHOD_CPU = "ru_maxrss growth (resource.getrusage), own child process"
+MEMORY_METHOD_CUDA = "torch.cuda.max_memory_allocated"
+
+COLUMNS = (
+    "detector", "stage", "k", "epochs_timed", "wall_s_per_epoch", "cpu_s_per_epoch", "epochs_run", "setup_wall_s",
+    "fit_wall_s", "score_wall_s", "score_cpu_s", "peak_rss_growth_mib", "peak_rss_mib", "peak_cuda_mib",
+    "memory_method", "device", "device_kind", "threads", "dataset", "normal_class", "known_class", "gamma_l",
+    "selection", "max_train_normals", "n_train", "n_val", "n_test", "batch_size", "torch", "timestamp",
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A published or measured figure to compare one stage with."""
+
+    seconds_per_epoch: float
+    clock: str  # "cpu" (process CPU-seconds) or "wall"
+    threads: int
+    batch_size: int
+    source: str
+    peak_rss_gib: float | None = None
+
+
+#: Reference figures of issue 12, measured on the development machine: the public Deep SAD code
+#: (1 thread, CPU-seconds; ranges 2.07-2.16 s and 0.86-0.91 s, midpoints here) and AA-BiGAN
+#: (2 threads, wall seconds, peak resident set 1.54 GiB).
+REFERENCES: dict[tuple[str, str], Reference] = {
+    ("deep-sad", "autoencoder"): Reference(2.115, "cpu", 1, 128, "public Deep SAD code, AE pretraining"),
+    ("deep-sad", "train"): Reference(0.885, "cpu", 1, 128, "public Deep SAD code, training"),
+    ("aa-bigan", "train"): Reference(22.05, "wall", 2, 200, "AA-BiGAN reference of issue 12", peak_rss_gib=1.54),
+}
+
+
+def device_kind_of(device: str) -> str:
+    from .timings import device_kind
+
+    return device_kind(device)
+
+
+def perf_csv_path(device_kind: str, max_train_normals: int | None = None, root: Path = PERF_DIR) -> Path:
+    """Where a run's CSV goes by default (one file per device kind and data size)."""
+    suffix = "" if max_train_normals is None else f"_max-train-normals-{max_train_normals}"
+    return root / f"perf_{device_kind}{suffix}.csv"
+
+
+def torch_detectors() -> list[str]:
+    """Registered detectors that train with torch (subclasses of ``TorchDetector``)."""
+    from detectors import available_detectors, get_detector_class
+    from detectors.torch_base import TorchDetector
+
+    return [name for name in available_detectors() if issubclass(get_detector_class(name), TorchDetector)]
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident set of this process so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def load_split(max_train_normals: int | None = None, data_dir: str | None = None):
+    """The experiment (:data:`PERF_EXPERIMENT`, optionally with fewer training normals), its split
+    and the network family of its dataset."""
+    from dataclasses import replace
+
+    from .jobs import _dataset
+    from .protocol import make_split
+
+    dataset = _dataset(PERF_EXPERIMENT.dataset, data_dir)
+    experiment = replace(PERF_EXPERIMENT, max_train_normals=max_train_normals)
+    return experiment, make_split(dataset, experiment, PERF_SELECTION), dataset.arch
+
+
+def time_configuration(detector: str, experiment: Experiment, split, arch: str, *, device: str, epochs: int,
+                       k: int = 1) -> list[dict[str, Any]]:
+    """Fit ``detector`` on ``split`` (``k`` experiments trained together) and time it; one row per stage.
+
+    Every parameter in :data:`EPOCH_PARAMS` the detector has is set to ``epochs``; the first epoch
+    of each stage is the warm-up (kernel selection, allocator growth) and is not timed unless it is
+    the only one. Only ``k = 1`` exists today: batched training of several experiments will plug in
+    here and report its rows with its own ``k``.
+    """
+    if k != 1:
+        raise NotImplementedError("only k = 1 (one experiment per fit) can be timed so far")
+    import torch
+
+    from detectors import get_detector_class
+    from detectors.progress import epoch_listener
+
+    cls = get_detector_class(detector)
+    accepted = cls().get_params()
+    params: dict[str, Any] = {name: epochs for name in EPOCH_PARAMS if name in accepted}
+    # What the runner would set for a job of this experiment (benchmark.jobs.run_job).
+    for name, value in (("arch", arch), ("device", device), ("random_state", experiment.split_seed())):
+        if name in accepted:
+            params[name] = value
+    det = cls(**params)
+    cuda = str(device).startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    marks: list[tuple[str, float, float]] = []
+
+    def listen(stage: str, epoch: int, total: int) -> None:
+        if cuda:
+            torch.cuda.synchronize()
+        marks.append((stage, time.perf_counter(), time.process_time()))
+
+    rss_before = _peak_rss_mib()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    with epoch_listener(listen):
+        det.fit(split.X_train, split.y_train)
+    if cuda:
+        torch.cuda.synchronize()
+    fit_wall = time.perf_counter() - wall0
+    wall1, cpu1 = time.perf_counter(), time.process_time()
+    det.decision_function(split.X_test)
+    score_wall, score_cpu = time.perf_counter() - wall1, time.process_time() - cpu1
+    peak_rss = _peak_rss_mib()
+
+    per_stage: dict[str, list[tuple[float, float]]] = {}
+    previous = (wall0, cpu0)
+    train_name = type(det).__name__
+    for stage, wall, cpu in marks:
+        name = det.TRAIN_STAGE if stage == train_name else stage
+        per_stage.setdefault(name, []).append((wall - previous[0], cpu - previous[1]))
+        previous = (wall, cpu)
+    timestamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    kind = "cuda" if cuda else "cpu"
+    common = {
+        "detector": detector, "k": k, "fit_wall_s": round(fit_wall, 4), "score_wall_s": round(score_wall, 4),
+        "score_cpu_s": round(score_cpu, 4), "peak_rss_growth_mib": round(max(0.0, peak_rss - rss_before), 1),
+        "peak_rss_mib": round(peak_rss, 1),
+        "peak_cuda_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
+        "memory_method": MEMORY_METHOD_CUDA if cuda else MEMORY_METHOD_CPU,
+        "device": str(getattr(det, "device_", device)), "device_kind": kind, "threads": torch.get_num_threads(),
+        "dataset": experiment.dataset, "normal_class": experiment.normal_class,
+        "known_class": experiment.known_class, "gamma_l": experiment.gamma_l, "selection": PERF_SELECTION,
+        "max_train_normals": experiment.max_train_normals, "n_train": len(split.y_train),
+        "n_val": 0 if split.y_val is None else len(split.y_val), "n_test": len(split.y_test),
+        "batch_size": accepted.get("batch_size"), "torch": torch.__version__, "timestamp": timestamp,
+    }
+    rows = []
+    timed_total = 0.0
+    for stage, intervals in per_stage.items():
+        timed = intervals[1:] or intervals  # without a second epoch the warm-up is all there is
+        wall = sum(w for w, _ in timed) / len(timed)
+        cpu = sum(c for _, c in timed) / len(timed)
+        timed_total += wall * len(intervals)
+        rows.append({**common, "stage": stage, "epochs_timed": len(intervals[1:]), "epochs_run": len(intervals),
+                     "wall_s_per_epoch": round(wall, 4), "cpu_s_per_epoch": round(cpu, 4)})
+    for row in rows:
+        row["setup_wall_s"] = round(max(0.0, fit_wall - timed_total), 4)
+    return rows
+
+
+# -- the command line --------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmark.perf", description=__doc__.split("\n\n")[0],
+                                epilog="See the module docstring of benchmark/perf.py for what is measured.")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:I or auto (default: cpu)")
+    p.add_argument("--detectors", help="comma-separated detector names (default: every registered torch detector)")
+    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
+                   help=f"epochs per stage, the first a warm-up (default {DEFAULT_EPOCHS})")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=f"torch CPU threads (default {DEFAULT_THREADS})")
+    p.add_argument("--max-train-normals", type=int, help="fewer training normals, for quick runs")
+    p.add_argument("--out", type=Path, help="CSV path (default: results/perf/perf_<device kind>[_max-train-normals-N].csv)")
+    p.add_argument("--data-dir", help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
+    p.add_argument("--child", help=argparse.SUPPRESS)  # internal: time this one detector, print JSON rows
+    return p
+
+
+def _child(args: argparse.Namespace) -> int:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from detectors import NotApplicableError
+
+    experiment, split, arch = load_split(args.max_train_normals, args.data_dir)
+    try:
+        rows = time_configuration(args.child, experiment, split, arch, device=args.device, epochs=args.epochs)
+    except NotApplicableError as exc:
+        print(json.dumps({"not_applicable": str(exc)}))
+        return 0
+    print(json.dumps(rows))
+    return 0
+
+
+def _run_child(name: str, args: argparse.Namespace) -> list[dict[str, Any]] | str:
+    """Rows of one detector from its own process, or the reason there are none."""
+    cmd = [sys.executable, "-m", "benchmark.perf", "--child", name, "--device", args.device, "--epochs",
+           str(args.epochs), "--threads", str(args.threads)]
+    if args.max_train_normals is not None:
+        cmd += ["--max-train-normals", str(args.max_train_normals)]
+    if args.data_dir:
+        cmd += ["--data-dir", args.data_dir]
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=CHILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return f"took longer than {CHILD_TIMEOUT_S} s"
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"failed: {tail}"
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    if isinstance(out, dict):
+        return f"not applicable: {out['not_applicable']}"
+    return out
+
+
+def ratio_text(row: dict[str, Any]) -> tuple[str, str]:
+    """The reference figure of a row's stage and the row's ratio to it ('' where none applies)."""
+    ref = REFERENCES.get((row["detector"], row["stage"]))
+    if ref is None:
+        return "", ""
+    clock = "CPU" if ref.clock == "cpu" else "wall"
+    label = f"{ref.seconds_per_epoch:g} s {clock} ({ref.threads} thr, batch {ref.batch_size})"
+    if ref.peak_rss_gib is not None:
+        label += f", {ref.peak_rss_gib:g} GiB"
+    if row["device_kind"] != "cpu" or int(row["threads"]) != ref.threads:
+        return label, "n/a (other device or threads)"
+    if _present(row.get("max_train_normals")):
+        return label, "n/a (fewer training normals)"
+    value = row["cpu_s_per_epoch"] if ref.clock == "cpu" else row["wall_s_per_epoch"]
+    text = f"{value / ref.seconds_per_epoch:.2f}x"
+    if ref.peak_rss_gib is not None and row.get("peak_rss_mib"):
+        text += f", mem {row['peak_rss_mib'] / 1024 / ref.peak_rss_gib:.2f}x"
+    return label, text
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value != ""
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    from tabulate import tabulate
+
+    def fmt(value: Any, digits: int = 3) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+    table = []
+    for row in rows:
+        ref, ratio = ratio_text(row)
+        table.append([row["detector"], row["stage"], row["k"], fmt(row["wall_s_per_epoch"]), fmt(row["cpu_s_per_epoch"]),
+                      fmt(row["setup_wall_s"], 2), fmt(row["score_wall_s"], 2), fmt(row["peak_rss_growth_mib"], 0),
+                      fmt(row["peak_cuda_mib"], 0), ref, ratio])
+    headers = ["detector", "stage", "K", "wall s/epoch", "CPU s/epoch", "setup s", "score s", "peak RSS +MiB",
+               "peak CUDA MiB", "reference", "ratio"]
+    return tabulate(table, headers=headers, tablefmt="github")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.epochs < 1 or args.threads < 1 or (args.max_train_normals is not None and args.max_train_normals < 1):
+        print("error: --epochs, --threads and --max-train-normals must be at least 1", file=sys.stderr)
+        return 2
+    if args.child:
+        return _child(args)
+    from detectors.params import DeviceSpec
+
+    if not DeviceSpec().accepts(args.device):
+        print(f"error: --device must be {DeviceSpec()}; got {args.device!r}", file=sys.stderr)
+        return 2
+    kind = device_kind_of(args.device)
+    if kind == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            print(f"error: --device {args.device}: torch sees no CUDA device here", file=sys.stderr)
+            return 2
+    available = torch_detectors()
+    names = [d.strip() for d in args.detectors.split(",") if d.strip()] if args.detectors else available
+    unknown = [d for d in names if d not in available]
+    if unknown:
+        print(f"error: not a registered torch detector: {', '.join(unknown)}; available: {', '.join(available)}",
+              file=sys.stderr)
+        return 2
+    out = args.out or perf_csv_path(kind, args.max_train_normals)
+    print(f"{PERF_EXPERIMENT.dataset} normal {PERF_EXPERIMENT.normal_class} / known {PERF_EXPERIMENT.known_class}, "
+          f"gamma_l {PERF_EXPERIMENT.gamma_l}, {PERF_SELECTION} split"
+          + (f", {args.max_train_normals} training normals" if args.max_train_normals else "")
+          + f"; device {args.device}, {args.threads} thread(s), {args.epochs} epoch(s) per stage", flush=True)
+    rows: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    for name in names:
+        result = _run_child(name, args)
+        if isinstance(result, str):
+            print(f"  {name}: {result}", file=sys.stderr, flush=True)
+            continue
+        rows += result
+        print(f"  {name}: done ({time.perf_counter() - start:.0f} s so far)", flush=True)
+    if not rows:
+        print("error: no detector could be timed", file=sys.stderr)
+        return 1
+    import pandas as pd
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(tmp, index=False)
+    tmp.replace(out)
+    print(format_table(rows))
+    print(f"memory: {rows[0]['memory_method']}; rows in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

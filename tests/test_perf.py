@@ -1,0 +1,52 @@
+"""``python -m benchmark.perf`` runs and writes its CSV (issue 12); no test asserts a duration."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from benchmark import perf
+
+
+def test_a_tiny_perf_run_writes_one_row_per_stage(tmp_path, data_dir, capsys):
+    out = tmp_path / "perf.csv"
+    code = perf.main(["--max-train-normals", "200", "--epochs", "1", "--detectors", "deep-sad", "--out", str(out),
+                      "--data-dir", str(data_dir)])
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == list(perf.COLUMNS)
+    assert sorted(frame["stage"]) == ["autoencoder", "train"]
+    assert (frame["detector"] == "deep-sad").all() and (frame["k"] == 1).all()
+    assert (frame["max_train_normals"] == 200).all() and (frame["device_kind"] == "cpu").all()
+    assert (frame[["wall_s_per_epoch", "cpu_s_per_epoch", "score_wall_s"]] > 0).all().all()
+    assert (frame["n_train"] == 210).all()  # 200 normals + int(200 * .05 / .95) collected anomalies
+    text = capsys.readouterr().out
+    assert "deep-sad" in text and "n/a (fewer training normals)" in text  # no ratio against full-data figures
+
+
+def test_the_default_csv_depends_on_device_kind_and_data_size():
+    assert perf.perf_csv_path("cpu") == perf.PERF_DIR / "perf_cpu.csv"
+    assert perf.perf_csv_path("cuda", 200).name == "perf_cuda_max-train-normals-200.csv"
+
+
+def test_only_torch_detectors_are_timed_and_unknown_names_are_refused(capsys):
+    names = perf.torch_detectors()
+    assert {"deep-sad", "aa-bigan", "supervised"} <= set(names)
+    assert "ssad-raw" not in names and "pyod-iforest" not in names
+    assert perf.main(["--detectors", "ssad-raw"]) == 2
+    assert "not a registered torch detector: ssad-raw" in capsys.readouterr().err
+
+
+def test_k_other_than_one_is_not_timed_yet():
+    with pytest.raises(NotImplementedError, match="k = 1"):
+        perf.time_configuration("deep-sad", perf.PERF_EXPERIMENT, None, "mnist", device="cpu", epochs=1, k=2)
+
+
+def test_ratios_only_where_the_reference_setting_applies():
+    row = {"detector": "deep-sad", "stage": "train", "device_kind": "cpu", "threads": 1, "max_train_normals": None,
+           "cpu_s_per_epoch": 0.4425, "wall_s_per_epoch": 0.5, "peak_rss_mib": 500.0}
+    assert perf.ratio_text(row)[1] == "0.50x"  # CPU-seconds against 0.885
+    assert perf.ratio_text({**row, "threads": 2})[1].startswith("n/a")
+    assert perf.ratio_text({**row, "max_train_normals": 200})[1].startswith("n/a")
+    assert perf.ratio_text({**row, "detector": "nda"}) == ("", "")
+    bigan = {**row, "detector": "aa-bigan", "threads": 2, "wall_s_per_epoch": 11.025, "peak_rss_mib": 1.54 * 1024}
+    assert perf.ratio_text(bigan)[1] == "0.50x, mem 1.00x"  # wall seconds against 22.05, peak RSS against 1.54 GiB
