@@ -17,6 +17,8 @@ randomly initialised φ. The autoencoder's loss is the per-pixel mean of the pub
 Memory: the whole training set is held on the device as one float32 tensor while fitting (the outside
 checks of issue 14 saw a 0.9 GiB peak on a full MNIST class, against 0.6 GiB for the public code).
 Default selection is the last epoch, as the Deep SAD authors reported (``eval_every=None``).
+Speed: image nets run channels-last, with the equivalent forms of :mod:`detectors.networks.lenet`
+(``benchmarks/deep_sad_speed.py`` times them against an earlier commit).
 Same seed → identical scores on CPU; on CUDA the transposed convolutions of the pretraining use
 non-deterministic kernels, so reruns differ slightly (max score difference 0.007 seen on an H200).
 """

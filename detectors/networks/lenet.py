@@ -5,7 +5,9 @@ can map every input to the centre c and reach zero loss without learning anythin
 "hypersphere collapse" of Deep SVDD). Hence every layer here is bias-free and every BatchNorm is
 without affine parameters (its shift would be a bias). The decoders mirror the encoders with
 nearest-neighbour ×2 upsampling followed by 5x5 transposed convolutions and a sigmoid, because
-the images are in [0, 1]. The same networks serve the supervised classifier, the SSAD hybrid (via
+the images are in [0, 1]. Two steps are computed in an equivalent, cheaper form (issue 12):
+each upsampling and the transposed convolution after it as one stride-2 transposed convolution
+(:func:`_up_deconv`), and the encoders' max-pool before their activation (:class:`_ConvStack`). The same networks serve the supervised classifier, the SSAD hybrid (via
 the autoencoder) and AA-BiGAN's CIFAR-10 nets.
 
 Shapes (representation size): MNIST 1x28x28 → 32, Fashion-MNIST 1x28x28 → 64, CIFAR-10 3x32x32 → 128.
@@ -63,10 +65,11 @@ def _up_deconv(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor:
     """``deconv(upsample_x2_nearest(x))`` as one stride-2 transposed convolution.
 
     The same function of ``x`` and of ``deconv.weight`` (the parameters, their initialisation and
-    the state dict are those of ``deconv``); the values differ only by float rounding (measured
-    1e-14 in float64). It never builds the upsampled tensor and does 36 multiply-adds per input
-    pixel and channel pair instead of 4 x 25: the decoder's part of a pretraining step on one
-    CPU thread takes about half the time (``benchmarks/deep_sad_speed.py``).
+    the state dict are those of ``deconv``); the values differ only by float rounding (1e-14 in
+    float64, ``tests/test_deep_sad.py``). It never builds the upsampled tensor and does 36
+    multiply-adds per input pixel and channel pair instead of 4 x 25. Measured on one CPU
+    thread, an MNIST autoencoder step (batch 128, channels-last) takes 0.87-0.93 of the time of
+    upsampling followed by the convolution; with the default layout, 0.70.
     """
     return F.conv_transpose2d(x, _upsampling_kernel(deconv.weight), stride=UPSAMPLE, padding=deconv.padding)
 
@@ -78,7 +81,8 @@ class _ConvStack(nn.Module):
     with the max; both orders give the same values and send the gradient to the same element of
     each window (the one exception: two negative inputs less than a rounding step apart can
     become equal after the ×0.01 and then tie). After the pool it touches a quarter of the
-    elements, which saves about a tenth of a Deep SAD training step on the CPU.
+    elements: on one CPU thread the activations' forward and backward passes of an MNIST
+    Deep SAD epoch take about 22 ms instead of about 60 ms (torch profiler).
     """
 
     def __init__(self, channels: tuple[int, ...]):
