@@ -120,7 +120,6 @@ class PerfTimings:
     """Per (dataset, detector, max_train_normals) timings from the perf CSVs of one device kind."""
 
     entries: dict[tuple[str, str, str], PerfEntry] = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)
 
 
 def load_perf_timings(device: str, root: Path | None = None) -> PerfTimings | None:
@@ -147,7 +146,6 @@ def load_perf_timings(device: str, root: Path | None = None) -> PerfTimings | No
                 setup_seconds=float(first["setup_wall_s"]), score_seconds=float(first["score_wall_s"]),
                 n_test=int(first["n_test"]), n_val=int(first["n_val"]),
                 source=f"{path}, measured with {int(first['threads'])} thread(s)")
-        timings.files.append(path)
     return timings if timings.entries else None
 
 
