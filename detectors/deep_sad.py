@@ -33,7 +33,7 @@ from torch import nn
 from .autoencoder import AE_LOSS_REDUCTIONS, train_autoencoder
 from .networks.arch import resolve_arch
 from .networks.factory import build_encoder
-from .params import Interval, IsBool, Options
+from .params import Interval, IntTuple, IsBool, Options
 from .registry import register
 from .torch_base import TorchDetector
 from .torch_utils import batched_inference, minibatch_indices
@@ -44,16 +44,9 @@ LR_DECAY = 0.1  # learning-rate factor at each milestone
 SCORE_BATCH = 1024  # batch size for inference only
 
 
-class Milestones:
+def Milestones() -> IntTuple:  # noqa: N802 - reads like the other parameter rules
     """Parameter rule: a tuple/list of positive epoch numbers (learning-rate milestones)."""
-
-    def accepts(self, value: Any) -> bool:
-        return isinstance(value, (tuple, list)) and all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value
-        )
-
-    def __str__(self) -> str:
-        return "a tuple of epoch numbers >= 1 (learning-rate milestones)"
+    return IntTuple(0, "epoch numbers >= 1 (learning-rate milestones)")
 
 
 def milestone_lr(base_lr: float, milestones: Sequence[int], epoch: int) -> float:

@@ -69,6 +69,10 @@ class TorchDetector(SemiSupervisedDetector):
         """How many epochs to run; called after ``_build`` so it may depend on the data (e.g. its arch)."""
         return int(self.epochs)
 
+    def _eval_interval(self, epochs: int) -> int | None:
+        """Evaluate on the ``eval_set`` every this many epochs (None: never); ``eval_every`` by default."""
+        return getattr(self, "eval_every", None)
+
     # -- the loop ------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:
         self.device_ = resolve_device(getattr(self, "device", "auto"))
@@ -80,7 +84,7 @@ class TorchDetector(SemiSupervisedDetector):
         epochs = self._planned_epochs()
         # eval_every=None: the detector does no selection (its paper used the last epoch) and
         # ignores an eval_set; an eval_set with a single label cannot rank epochs either.
-        eval_every = getattr(self, "eval_every", None)
+        eval_every = self._eval_interval(epochs)
         can_select = eval_every is not None and eval_set is not None and len(np.unique(eval_set[1])) == 2
         X_val = to_tensor(eval_set[0], self.device_) if can_select else None
         best = (-math.inf, None, None)  # (auroc, epoch, score name)
