@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import numbers
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import torch
