@@ -70,6 +70,8 @@ def fit_many(detectors: Sequence[DeepSAD], data: Sequence[Data]) -> list[BaseExc
             X, y, eval_set = det._begin_fit(X, y, eval_set)
             Xt, yt = det._start_fit(X, y, eval_set)
             det.arch_ = resolve_arch(det.arch, tuple(Xt.shape[1:]))
+        except torch.cuda.OutOfMemoryError:  # the whole group's problem: the runner retries smaller groups
+            raise
         except Exception as exc:  # noqa: BLE001 - this experiment fails as its fit would; the others go on
             outcomes[i] = exc
             continue
@@ -94,6 +96,8 @@ def fit_many(detectors: Sequence[DeepSAD], data: Sequence[Data]) -> list[BaseExc
             continue
         try:
             e.detector._end_fit(e.X)
+        except torch.cuda.OutOfMemoryError:  # the whole group's problem: the runner retries smaller groups
+            raise
         except Exception as exc:  # noqa: BLE001 - e.g. non-finite training scores: this experiment only
             fail(e, exc)
     return outcomes
