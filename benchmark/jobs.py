@@ -130,8 +130,11 @@ def run_group(jobs: list[Job], data_dir: str | None, device: str, plugins: tuple
     say ``oom_retry_from_group_of=k``); a half that runs out of memory again is stored as failed
     with that reason, and the run goes on.
     """
-    if len(jobs) == 1 and _retry_of is None:
-        return [run_job(jobs[0], data_dir, device, plugins)]
+    if len(jobs) == 1:  # alone: the detector's own fit
+        row = run_job(jobs[0], data_dir, device, plugins)
+        if _retry_of is not None:
+            _add_flag(row, f"oom_retry_from_group_of={_retry_of}")
+        return [row]
     rows = [_new_row(job, device) for job in jobs]
     prepared = []
     for job, row in zip(jobs, rows):
