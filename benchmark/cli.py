@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="parallel jobs (default 1: in-process)")
     p.add_argument("--batch-experiments", type=int, default=1, metavar="K",
                    help="train up to K pending jobs of one cell (same detector, parameters, dataset, γ's, selection) "
-                        "as one model, for detectors that support it (Deep SAD); every job keeps its own row "
+                        "as one model, for detectors that support it (Deep SAD, AA-BiGAN); every job keeps its own row "
                         "(default 1: one by one; on CPU groups run one by one, see docs)")
     p.add_argument("--workers-per-gpu", type=int, metavar="N",
                    help="run N jobs (or groups) at a time on each visible GPU (instead of --jobs)")

@@ -161,7 +161,7 @@ def _group_size(batch_experiments: int, device: str) -> int:
     on_cpu = device == "cpu" or (device == "auto" and visible_gpus() == 0)
     if on_cpu and not batch_on_cpu():
         print(f"note: --batch-experiments {batch_experiments}: on CPU the jobs of a group are trained one by one "
-              f"(stacked training cost about 1.5 times the CPU time, see benchmarks/batched_speed.py); "
+              f"(stacked training measured 1.1 to 1.4 times their CPU time, see benchmarks/batched_speed.py); "
               f"set {BATCH_ON_CPU_ENV}=1 to stack them anyway", file=sys.stderr)
         return 1
     return batch_experiments

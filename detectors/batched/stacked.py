@@ -60,8 +60,9 @@ class StackedModules:
         return StackedModules(copy.deepcopy(self.template.get_submodule(prefix)),
                               take(self.params, True), take(self.buffers, False))
 
-    def parameters(self) -> list[torch.Tensor]:
-        return list(self.params.values())
+    def parameters(self, prefix: str | None = None) -> list[torch.Tensor]:
+        """The stacked weights (of the submodule ``prefix`` only, when given)."""
+        return [t for name, t in self.params.items() if prefix is None or name.startswith(prefix + ".")]
 
     def train(self, mode: bool = True) -> None:
         self.template.train(mode)
@@ -74,26 +75,35 @@ class StackedModules:
             state = {name[len(prefix) + 1:]: t for name, t in state.items() if name.startswith(prefix + ".")}
         return lambda *args: functional_call(module, state, args)
 
-    def map(self, fn: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor],
-            subset: torch.Tensor | None = None) -> torch.Tensor:
+    def map(self, fn: Callable[..., Any], inputs: Sequence[torch.Tensor], subset: torch.Tensor | None = None,
+            prefixes: tuple[str, ...] | None = None) -> Any:
         """``fn(state, *inputs)`` for each experiment (or each of ``subset``), vmapped.
 
         ``inputs`` have a leading dimension of K (or ``len(subset)``). With a subset the weights
         are gathered (gradients flow back to the stacked rows) and the BatchNorm buffers the call
-        updated are written back to their rows.
+        updated are written back to their rows. ``prefixes`` limits ``state`` to the submodules
+        ``fn`` uses (less to gather).
         """
+        def wanted(name: str) -> bool:
+            return prefixes is None or name.split(".", 1)[0] in prefixes
+
+        params = {name: t for name, t in self.params.items() if wanted(name)}
+        buffers = {name: t for name, t in self.buffers.items() if wanted(name)}
         if subset is None:
-            return vmap(fn)({**self.params, **self.buffers}, *inputs)
-        buffers = {name: t[subset] for name, t in self.buffers.items()}
-        out = vmap(fn)({**{name: t[subset] for name, t in self.params.items()}, **buffers}, *inputs)
+            return vmap(fn)({**params, **buffers}, *inputs)
+        buffers = {name: t[subset] for name, t in buffers.items()}
+        out = vmap(fn)({**{name: t[subset] for name, t in params.items()}, **buffers}, *inputs)
         with torch.no_grad():
             for name, t in buffers.items():
                 self.buffers[name][subset] = t
         return out
 
-    def load_into(self, k: int, module: nn.Module) -> nn.Module:
-        """Copy experiment ``k``'s weights and buffers into ``module`` (same structure)."""
-        state = {name: t[k].detach() for name, t in {**self.params, **self.buffers}.items()}
+    def load_into(self, k: int, module: nn.Module, prefix: str | None = None) -> nn.Module:
+        """Copy experiment ``k``'s weights and buffers (of the submodule ``prefix``) into
+        ``module`` (same structure)."""
+        start = 0 if prefix is None else len(prefix) + 1
+        state = {name[start:]: t[k].detach() for name, t in {**self.params, **self.buffers}.items()
+                 if prefix is None or name.startswith(prefix + ".")}
         module.load_state_dict(state)
         return module
 
