@@ -5,7 +5,8 @@ tasks finish at different times, and the next free worker takes the next task wh
 was given. Here a task picks its GPU when it starts instead: each GPU has N slots, each slot a
 lock file in a folder of the machine's temporary directory named after the run, and a task holds
 a free slot (spreading over GPUs first) until it ends. The run has N x (number of GPUs) workers,
-so a worker always finds a slot free; on a Dask cluster each machine counts its own GPUs.
+so a worker always finds a slot free. GPUs are counted where the run starts (on a Dask cluster,
+machines with as many GPUs as that one).
 """
 from __future__ import annotations
 

@@ -109,9 +109,9 @@ def run_jobs(jobs: list[Job], store: ResultsStore, *, data_dir: str | None, devi
 
 
 def run_task(jobs: list[Job], data_dir: str | None, device: str, plugins: tuple[str, ...] = (),
-             slots: tuple[str, int] | None = None) -> list[dict]:
+             slots: tuple[str, int, int] | None = None) -> list[dict]:
     """One task (a job or a group) in whichever process runs it; with ``slots`` (run id, workers
-    per GPU) on a GPU slot held for the task's duration."""
+    per GPU, number of GPUs) on a GPU slot held for the task's duration."""
     if slots is None:
         return run_group(jobs, data_dir, device, plugins)
     with gpu_slot(*slots) as gpu:
@@ -167,15 +167,15 @@ def _group_size(batch_experiments: int, device: str) -> int:
     return batch_experiments
 
 
-def _gpu_workers(workers_per_gpu: int, device: str, run_id: str) -> tuple[int, tuple[str, int] | None]:
-    """Workers and slot settings for ``workers_per_gpu``: N per visible GPU with slots, or N on
-    the one GPU that ``device`` names."""
+def _gpu_workers(workers_per_gpu: int, device: str, run_id: str) -> tuple[int, tuple[str, int, int] | None]:
+    """Workers and slot settings for ``workers_per_gpu``: N per GPU visible where the run starts,
+    with slots, or N on the one GPU that ``device`` names."""
     if device.startswith("cuda:"):
         return workers_per_gpu, None
     count = visible_gpus()
     if device == "cpu" or count == 0:
         raise ValueError(f"workers_per_gpu needs a visible CUDA GPU (device {device!r}, {count} GPUs seen)")
-    return workers_per_gpu * count, (run_id, workers_per_gpu)
+    return workers_per_gpu * count, (run_id, workers_per_gpu, count)
 
 
 def _in_process(arguments, bar: "JobBar") -> Iterator[list[dict]]:

@@ -157,6 +157,24 @@ def test_gpu_slots_bound_the_tasks_per_gpu():
         remove_slots(run_id)
 
 
+def test_workers_per_gpu_runs_each_task_on_a_gpu_slot(tmp_path, data_dir, monkeypatch, toy_plugin):
+    """Two workers on one (pretended) GPU: every job runs on cuda:0 through a slot, and the run's
+    slot folder is gone afterwards. Threads instead of processes keep the test in one process."""
+    import benchmark.runner as runner
+    from benchmark.devices import slot_folder
+
+    monkeypatch.setattr(runner, "visible_gpus", lambda: 1)
+    monkeypatch.setattr(runner.uuid, "uuid4", lambda: type("U", (), {"hex": "test-run"})())
+    jobs = [Job("test", Experiment("thyroid", -1, None, 1, 0.01, 0.0, seed=s), "toy-centroid",
+                canonical_params({"delay": 0.2}), "oracle-10") for s in range(4)]
+    with ResultsStore(tmp_path) as store:
+        summary = run_jobs(jobs, store, data_dir=str(data_dir), backend="threading", progress=False,
+                           workers_per_gpu=2)
+    assert summary.ok == 4
+    assert set(ResultsStore(tmp_path).latest()["device"]) == {"cuda:0"}
+    assert not slot_folder("test-run").exists()
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--workers-per-gpu", "0"], "--workers-per-gpu must be at least 1"),
     (["--workers-per-gpu", "2", "--jobs", "2"], "leave out --jobs"),
