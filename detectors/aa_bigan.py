@@ -82,7 +82,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import ClassVar, Iterator, NamedTuple
+from typing import ClassVar, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -267,6 +267,15 @@ class AABiGAN(TorchDetector):
         self.verbose = verbose
         self.arch = arch
         self.contamination = contamination
+
+    @classmethod
+    def fit_many(cls, detectors: Sequence["AABiGAN"], data: Sequence[tuple]) -> list[BaseException | None]:
+        """Fit several detectors of one benchmark cell (same parameters but ``random_state``) as one
+        stacked model, each on its own ``(X, y, eval_set)``; per detector None (fitted as ``fit``
+        would) or the exception its ``fit`` would have raised. See :mod:`detectors.batched`."""
+        from .batched.aa_bigan import fit_many
+
+        return fit_many(detectors, data)
 
     # -- setup -------------------------------------------------------------------------
     def _prepare(self, X: torch.Tensor) -> torch.Tensor:
