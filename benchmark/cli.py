@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="import a module or .py file that registers your own detectors (repeatable)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:I (default: auto)")
     p.add_argument("--jobs", type=int, default=1, help="parallel jobs (default 1: in-process)")
+    p.add_argument("--batch-experiments", type=int, default=1, metavar="K",
+                   help="train up to K pending jobs of one cell (same detector, parameters, dataset, γ's, selection) "
+                        "as one model, for detectors that support it (Deep SAD, AA-BiGAN); every job keeps its own row "
+                        "(default 1: one by one; on CPU groups run one by one, see docs)")
+    p.add_argument("--workers-per-gpu", type=int, metavar="N",
+                   help="run N jobs (or groups) at a time on each visible GPU (instead of --jobs)")
     p.add_argument("--backend", choices=("loky", "dask"), default="loky", help="joblib backend for --jobs")
     p.add_argument("--scheduler", help="Dask scheduler address for --backend dask, e.g. tcp://HOST:8786")
     p.add_argument("--out", type=Path, help="output folder (default: results/<suite>)")
@@ -170,6 +176,10 @@ def _main(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1; got {args.jobs}")
+    if args.batch_experiments < 1:
+        raise UsageError(f"--batch-experiments must be at least 1; got {args.batch_experiments}")
+    if args.workers_per_gpu is not None:
+        _check_workers_per_gpu(args)
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds must be at least 1; got {args.seeds}")
     for name in ("max_train_normals", "max_test"):
@@ -273,6 +283,7 @@ def _main(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         summary = run_jobs(jobs, store, data_dir=args.data_dir, device=args.device, n_jobs=args.jobs,
                            backend=args.backend, scheduler=args.scheduler, progress=not args.no_progress,
+                           batch_experiments=args.batch_experiments, workers_per_gpu=args.workers_per_gpu,
                            plugins=tuple(str(Path(p).resolve()) if p.endswith(".py") else p for p in args.plugin))
         print(f"{summary.planned} jobs: {summary.skipped} already stored, {summary.ok} ok, "
               f"{summary.failed} failed, {summary.not_applicable} n.a.; rows in {store.path}")
@@ -290,6 +301,19 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     finally:
         store.release()
+
+
+def _check_workers_per_gpu(args: argparse.Namespace) -> None:
+    """--workers-per-gpu: at least 1, not together with --jobs, and only where a GPU is visible."""
+    from .devices import visible_gpus
+
+    if args.workers_per_gpu < 1:
+        raise UsageError(f"--workers-per-gpu must be at least 1; got {args.workers_per_gpu}")
+    if args.jobs != 1:
+        raise UsageError("--workers-per-gpu sets the number of parallel jobs itself; leave out --jobs")
+    if args.device == "cpu" or visible_gpus() == 0:
+        raise UsageError(f"--workers-per-gpu needs a CUDA GPU, but {'--device is cpu' if args.device == 'cpu' else 'torch sees none here'}; "
+                         "use --jobs N for parallel CPU jobs")
 
 
 def _without_dataset_hint(name: str, datasets: Sequence[str]) -> str:

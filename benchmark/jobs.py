@@ -106,10 +106,77 @@ def run_job(job: Job, data_dir: str | None, device: str, plugins: tuple[str, ...
 
     ``plugins`` are the user's detector modules: a worker process imports them itself.
     """
-    from detectors import DivergenceError, NotApplicableError, get_detector_class, load_plugin
+    row = _new_row(job, device)
+    try:
+        detector, split = _prepare(job, row, data_dir, device, plugins)
+        start = time.perf_counter()
+        detector.fit(split.X_train, split.y_train, eval_set=split.eval_set)
+        row["fit_seconds"] = round(time.perf_counter() - start, 3)
+        _score_into(row, detector, split)
+    except Exception as exc:  # noqa: BLE001 - one failing job must not stop the suite
+        _record_failure(row, exc)
+    row["timestamp"] = _now()
+    return row
 
+
+def run_group(jobs: list[Job], data_dir: str | None, device: str, plugins: tuple[str, ...] = (),
+              _retry_of: int | None = None) -> list[dict[str, Any]]:
+    """Fit the jobs of one cell together (the detector's ``fit_many``) and score each; one row per
+    job, as :func:`run_job` would store it, with the flag ``trained_in_group_of=k``.
+
+    ``fit_seconds`` of each row is the group's fitting time divided by the jobs trained in it (the
+    job's share, so that time estimates per job stay comparable). A CUDA out-of-memory error in
+    a group of several jobs is answered by training each half of the group once more (their rows
+    say ``oom_retry_from_group_of=k``); a half that runs out of memory again is stored as failed
+    with that reason, and the run goes on.
+    """
+    if len(jobs) == 1:  # alone: the detector's own fit
+        row = run_job(jobs[0], data_dir, device, plugins)
+        if _retry_of is not None:
+            _add_flag(row, f"oom_retry_from_group_of={_retry_of}")
+        return [row]
+    rows = [_new_row(job, device) for job in jobs]
+    prepared = []
+    for job, row in zip(jobs, rows):
+        try:
+            prepared.append((row, *_prepare(job, row, data_dir, device, plugins)))
+        except Exception as exc:  # noqa: BLE001
+            _record_failure(row, exc)
+    if prepared:
+        cls = type(prepared[0][1])
+        start = time.perf_counter()
+        try:
+            outcomes = cls.fit_many([d for _, d, _ in prepared],
+                                    [(split.X_train, split.y_train, split.eval_set) for _, _, split in prepared])
+        except Exception as exc:  # noqa: BLE001
+            if _is_cuda_oom(exc) and len(jobs) > 1 and _retry_of is None:
+                del prepared
+                _release_cuda_memory()
+                half = (len(jobs) + 1) // 2
+                return [row for part in (jobs[:half], jobs[half:])
+                        for row in run_group(part, data_dir, device, plugins, _retry_of=len(jobs))]
+            outcomes = [exc] * len(prepared)
+        share = round((time.perf_counter() - start) / len(prepared), 3)
+        for (row, detector, split), outcome in zip(prepared, outcomes):
+            _add_flag(row, f"trained_in_group_of={len(prepared)}")
+            if _retry_of is not None:
+                _add_flag(row, f"oom_retry_from_group_of={_retry_of}")
+            if outcome is not None:
+                _record_failure(row, outcome)
+                continue
+            row["fit_seconds"] = share
+            try:
+                _score_into(row, detector, split)
+            except Exception as exc:  # noqa: BLE001
+                _record_failure(row, exc)
+    for row in rows:
+        row["timestamp"] = _now()
+    return rows
+
+
+def _new_row(job: Job, device: str) -> dict[str, Any]:
     e = job.experiment
-    row: dict[str, Any] = {
+    return {
         "job_key": job.key, "suite": job.suite, "protocol_version": PROTOCOL_VERSION, "dataset": e.dataset,
         "normal_class": e.normal_class, "known_classes": "", "k_l": e.k_l, "gamma_l": e.gamma_l,
         "gamma_p": e.gamma_p, "seed": e.seed, "selection": job.selection, "max_train_normals": e.max_train_normals,
@@ -118,48 +185,87 @@ def run_job(job: Job, data_dir: str | None, device: str, plugins: tuple[str, ...
         "fit_seconds": None, "score_seconds": None, "device": device, "selected_epoch": None, "selected_score": None,
         "flags": "", "versions": package_versions(), "timestamp": "", "rerun": job.rerun_command(),
     }
-    try:
-        for plugin in plugins:
-            load_plugin(plugin)
-        dataset = _dataset(e.dataset, data_dir)
-        split = make_split(dataset, e, job.selection)
-        row.update(known_classes=";".join(str(c) for c in split.info["known_classes"]),
-                   n_train=split.info["n_train"], n_collected=split.info["n_collected"], n_test=split.info["n_test"])
-        cls = get_detector_class(job.detector)
-        params = dict(job.params)
-        accepted = cls().get_params()
-        # What the experiment decides, unless the suite or the user fixed it: the network family,
-        # the device and a seed shared by every detector of the experiment.
-        for name, value in (("arch", dataset.arch), ("device", device), ("random_state", e.split_seed())):
-            if name in accepted and name not in params:
-                params[name] = value
-        detector = cls(**params)
-        start = time.perf_counter()
-        detector.fit(split.X_train, split.y_train, eval_set=split.eval_set)
-        row["fit_seconds"] = round(time.perf_counter() - start, 3)
-        start = time.perf_counter()
-        scores = detector.decision_function(split.X_test)
-        row["score_seconds"] = round(time.perf_counter() - start, 3)
-        info = getattr(detector, "fit_info_", {}) or {}
-        row.update(selected_epoch=info.get("selected_epoch"), selected_score=info.get("selected_score"))
-        used = getattr(detector, "device_", None)
-        if used is not None:
-            row["device"] = str(used)
-        if np.ptp(scores) == 0:
-            row["flags"] = "constant_scores"
-        row["auroc"] = float(roc_auc_score(split.y_test, scores))
-        row["auprc"] = float(average_precision_score(split.y_test, scores))
-        row["status"] = "ok"
-    except NotApplicableError as exc:
+
+
+def _prepare(job: Job, row: dict[str, Any], data_dir: str | None, device: str, plugins: tuple[str, ...]):
+    """The job's split and its unfitted detector; the split's sizes go into ``row``."""
+    from detectors import get_detector_class, load_plugin
+
+    e = job.experiment
+    for plugin in plugins:
+        load_plugin(plugin)
+    dataset = _dataset(e.dataset, data_dir)
+    split = make_split(dataset, e, job.selection)
+    row.update(known_classes=";".join(str(c) for c in split.info["known_classes"]),
+               n_train=split.info["n_train"], n_collected=split.info["n_collected"], n_test=split.info["n_test"])
+    cls = get_detector_class(job.detector)
+    params = dict(job.params)
+    accepted = cls().get_params()
+    # What the experiment decides, unless the suite or the user fixed it: the network family,
+    # the device and a seed shared by every detector of the experiment.
+    for name, value in (("arch", dataset.arch), ("device", device), ("random_state", e.split_seed())):
+        if name in accepted and name not in params:
+            params[name] = value
+    return cls(**params), split
+
+
+def _score_into(row: dict[str, Any], detector: Any, split: Any) -> None:
+    """Score the test set with the fitted ``detector``; metrics, timing and status into ``row``."""
+    start = time.perf_counter()
+    scores = detector.decision_function(split.X_test)
+    row["score_seconds"] = round(time.perf_counter() - start, 3)
+    info = getattr(detector, "fit_info_", {}) or {}
+    row.update(selected_epoch=info.get("selected_epoch"), selected_score=info.get("selected_score"))
+    used = getattr(detector, "device_", None)
+    if used is not None:
+        row["device"] = str(used)
+    if np.ptp(scores) == 0:
+        _add_flag(row, "constant_scores")
+    row["auroc"] = float(roc_auc_score(split.y_test, scores))
+    row["auprc"] = float(average_precision_score(split.y_test, scores))
+    row["status"] = "ok"
+
+
+def _record_failure(row: dict[str, Any], exc: BaseException) -> None:
+    """Status and reason of a job that did not finish: ``n.a.`` when the detector or split is
+    undefined for it, ``failed`` otherwise (a CUDA out-of-memory error says so first)."""
+    from detectors import DivergenceError, NotApplicableError
+
+    if isinstance(exc, NotApplicableError):
         row.update(status="n.a.", error=str(exc))
-    except InfeasibleExperimentError as exc:
+    elif isinstance(exc, InfeasibleExperimentError):
         row.update(status="n.a.", error=f"split not possible: {exc}")
-    except DivergenceError as exc:
+    elif isinstance(exc, DivergenceError):
         row.update(status="failed", error=f"diverged: {exc}")
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except Exception as exc:  # noqa: BLE001 - one failing job must not stop the suite
-        tail = traceback.format_exc(limit=-2).strip().splitlines()[-3:]
+    elif _is_cuda_oom(exc):
+        _release_cuda_memory()
+        row.update(status="failed", error=f"CUDA out of memory: {exc}"[:2000])
+    else:
+        tail = traceback.format_exception(exc, limit=-2)
+        tail = "".join(tail).strip().splitlines()[-3:]
         row.update(status="failed", error=f"{type(exc).__name__}: {exc} | {' / '.join(tail)}"[:2000])
-    row["timestamp"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return row
+
+
+def _add_flag(row: dict[str, Any], flag: str) -> None:
+    row["flags"] = f"{row['flags']};{flag}" if row["flags"] else flag
+
+
+def _is_cuda_oom(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.cuda.OutOfMemoryError)
+
+
+def _release_cuda_memory() -> None:
+    """Give cached CUDA blocks back so that the next job on this GPU starts from a clean pool."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

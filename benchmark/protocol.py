@@ -231,9 +231,13 @@ def _tabular_parts(dataset, exp: Experiment, rng: np.random.Generator):
     y_train = np.concatenate([np.zeros(n + n_pollution, np.int64), np.ones(n_collected, np.int64)])
     test_idx = np.sort(np.concatenate([test_normals, test_outliers]))
     X_test, y_test = scale(test_idx), y[test_idx].astype(np.int64)
+    # Training-part outliers the split neither collected nor used as pollution: no detector sees
+    # them and they are not test data, so a design study may validate on them (never a run).
+    unused = np.sort(train_outliers[n_pollution + n_collected:])
     info = {
         "known_classes": (1,) if n_collected else (), "n_normals": n, "n_pollution": n_pollution,
-        "train_index": index, "test_index": test_idx,
+        "train_index": index, "test_index": test_idx, "unused_train_outlier_index": unused,
+        "X_unused_train_outliers": scale(unused) if len(unused) else np.empty((0, X.shape[1]), np.float32),
     }
     return (X_train, y_train, info), (X_test, y_test)
 

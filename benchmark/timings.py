@@ -164,7 +164,7 @@ def perf_estimate(job: Job, perf: PerfTimings | None) -> tuple[float, str] | Non
 
         detector = make_detector(job.detector, **job.params)
         plan = detector.epoch_plan(DATASETS[e.dataset].arch)
-        eval_every = detector.get_params().get("eval_every")
+        eval_every = detector._eval_interval(plan.get(type(detector).TRAIN_STAGE, 0))  # the loop's own rule
     except Exception:  # noqa: BLE001 - no estimate is better than a wrong one; the run itself will say why
         return None
     if getattr(detector, "requires_labels", False) and e.gamma_l == 0:

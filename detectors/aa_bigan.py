@@ -58,10 +58,18 @@ Scores: reconstruction error sum((G(E(x)) - x)^2) over the 32x32 image ("recon")
 keeps the best epoch's weights and the better score; without one the score is "recon" (the
 paper's choice for most image sets) and the final epoch's weights are kept.
 
-Parameters: ``epochs``, ``epoch_scale``, ``batch_size`` (normals per iteration), ``lr`` (G and E),
-``lr_d``, ``weight_decay``, the targets ``a``, ``b``, ``anomaly_target`` (None: (a + b) / 2) and
-``c``, ``anomaly_batch_size``, ``latent_dim``, ``amp``, ``channels_last``, ``device``,
-``random_state``, ``eval_every``, ``verbose``, ``arch``, ``contamination``.
+``iterations`` replaces the epoch count by a budget of steps (epochs = ceil(iterations / steps
+per epoch)): tables run from 200 to 25,000 training rows, so 200 epochs means 200 steps on one
+and 25,000 on another. ``n_evaluations`` spreads that many validation evaluations evenly over
+the run (every epochs // n_evaluations epochs) instead of ``eval_every``, so that runs of any
+length choose among as many candidates.
+
+Parameters: ``epochs``, ``epoch_scale``, ``iterations``, ``batch_size`` (normals per iteration),
+``lr`` (G and E), ``lr_d``, ``weight_decay``, the targets ``a``, ``b``, ``anomaly_target`` (None:
+(a + b) / 2) and ``c``, ``anomaly_batch_size``, ``latent_dim``, the tabular nets' ``mlp_hidden``
+(None: Deep SAD's widths) and ``mlp_batchnorm`` (see :mod:`detectors.networks.bigan`), ``amp``,
+``channels_last``, ``device``, ``random_state``, ``eval_every``, ``n_evaluations``, ``verbose``,
+``arch``, ``contamination``.
 
 Images: 28x28 inputs are resized to 32x32 inside the detector (bilinear, values stay in [0, 1]).
 Tables: MLP nets, see :mod:`detectors.networks.bigan`. The training set lives on the device as
@@ -74,7 +82,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import ClassVar, Iterator, NamedTuple
+from typing import ClassVar, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -84,13 +92,14 @@ from torch import nn
 from .networks.arch import resolve_arch
 from .networks.bigan import (
     IMAGE_SIZE,
+    MLPOptions,
     build_encoder,
     build_generator,
     build_xx_discriminator,
     build_xz_discriminator,
     latent_dim_for,
 )
-from .params import Interval, IsBool, IsNone
+from .params import Interval, IntTuple, IsBool, IsNone
 from .registry import register
 from .torch_base import TorchDetector
 
@@ -186,6 +195,9 @@ class AABiGAN(TorchDetector):
     Parameters (docs/methods.md §4; the module docstring says how they are used):
         epochs: None is the paper's value, 200 for MNIST / F-MNIST and tables, 1,000 for CIFAR-10.
         epoch_scale: in (0, 1], shortens a run to max(1, round(epochs * epoch_scale)).
+        iterations: a budget of training steps instead of epochs (not both).
+        mlp_hidden, mlp_batchnorm: the tabular nets' hidden widths (None: Deep SAD's) and BatchNorm
+            in E and G (tables only; images refuse them).
         batch_size: normals per iteration (200). anomaly_batch_size: None is the public code's table.
         lr: G's and E's learning rate (1e-4). lr_d: both discriminators' (2.5e-5). weight_decay: 0.
         a, b, c: the targets 1, 0, 0.75. anomaly_target: None is (a + b) / 2.
@@ -193,6 +205,7 @@ class AABiGAN(TorchDetector):
         amp: bfloat16 autocast on GPU. channels_last: image memory layout (speed only).
         device, random_state, arch ("auto" or a network family), contamination (PyOD's threshold).
         eval_every: evaluate on ``eval_set`` every this many epochs (None: never; keep the last epoch).
+        n_evaluations: evaluate this many times, evenly spread, instead (None: use eval_every).
         verbose: a progress bar over epochs. A default fit from Python trains 200 epochs (minutes
             on a GPU, hours on a laptop CPU) and is silent without it.
 
@@ -216,12 +229,18 @@ class AABiGAN(TorchDetector):
         "latent_dim": [Interval(numbers.Integral, 1, None), IsNone()],
         "amp": [IsBool()],
         "channels_last": [IsBool()],
+        "iterations": [Interval(numbers.Integral, 1, None), IsNone()],
+        "mlp_hidden": [IntTuple(1, "hidden widths"), IsNone()],
+        "mlp_batchnorm": [IsBool()],
+        "n_evaluations": [Interval(numbers.Integral, 1, None), IsNone()],
     }
 
     def __init__(self, *, epochs: int | None = None, epoch_scale: float = 1.0, batch_size: int = REFERENCE_BATCH,
                  lr: float = LR_GE, lr_d: float = LR_D, weight_decay: float = 0.0,
                  a: float = 1.0, b: float = 0.0, anomaly_target: float | None = None, c: float = 0.75,
                  anomaly_batch_size: int | None = None, latent_dim: int | None = None,
+                 iterations: int | None = None, mlp_hidden: tuple[int, ...] | None = None, mlp_batchnorm: bool = True,
+                 n_evaluations: int | None = None,
                  amp: bool = False, channels_last: bool = True, device: str = "auto", random_state: int | None = None,
                  eval_every: int | None = 1, verbose: bool = False, arch: str = "auto", contamination: float = 0.1):
         self.epochs = epochs
@@ -236,6 +255,10 @@ class AABiGAN(TorchDetector):
         self.c = c
         self.anomaly_batch_size = anomaly_batch_size
         self.latent_dim = latent_dim
+        self.iterations = iterations
+        self.mlp_hidden = mlp_hidden
+        self.mlp_batchnorm = mlp_batchnorm
+        self.n_evaluations = n_evaluations
         self.amp = amp
         self.channels_last = channels_last
         self.device = device
@@ -244,6 +267,15 @@ class AABiGAN(TorchDetector):
         self.verbose = verbose
         self.arch = arch
         self.contamination = contamination
+
+    @classmethod
+    def fit_many(cls, detectors: Sequence["AABiGAN"], data: Sequence[tuple]) -> list[BaseException | None]:
+        """Fit several detectors of one benchmark cell (same parameters but ``random_state``) as one
+        stacked model, each on its own ``(X, y, eval_set)``; per detector None (fitted as ``fit``
+        would) or the exception its ``fit`` would have raised. See :mod:`detectors.batched`."""
+        from .batched.aa_bigan import fit_many
+
+        return fit_many(detectors, data)
 
     # -- setup -------------------------------------------------------------------------
     def _prepare(self, X: torch.Tensor) -> torch.Tensor:
@@ -261,10 +293,13 @@ class AABiGAN(TorchDetector):
         self._amp = bool(self.amp) and self.device_.type == "cuda"
         shape = (X.shape[1], IMAGE_SIZE, IMAGE_SIZE) if X.dim() == 4 else (X.shape[1],)
         self.latent_dim_ = int(self.latent_dim or latent_dim_for(self.arch_, shape))
-        self.encoder_ = build_encoder(self.arch_, shape, self.latent_dim_).to(self.device_)
-        self.generator_ = build_generator(self.arch_, shape, self.latent_dim_).to(self.device_)
-        self.d_xz_ = build_xz_discriminator(self.arch_, shape, self.latent_dim_).to(self.device_)
-        self.d_xx_ = build_xx_discriminator(self.arch_, shape).to(self.device_)
+        if X.dim() == 4 and (self.mlp_hidden is not None or not self.mlp_batchnorm):
+            raise ValueError("mlp_hidden and mlp_batchnorm shape the tabular nets; the image nets are the public code's")
+        mlp = MLPOptions(None if self.mlp_hidden is None else tuple(self.mlp_hidden), self.mlp_batchnorm)
+        self.encoder_ = build_encoder(self.arch_, shape, self.latent_dim_, mlp).to(self.device_)
+        self.generator_ = build_generator(self.arch_, shape, self.latent_dim_, mlp).to(self.device_)
+        self.d_xz_ = build_xz_discriminator(self.arch_, shape, self.latent_dim_, mlp).to(self.device_)
+        self.d_xx_ = build_xx_discriminator(self.arch_, shape, mlp).to(self.device_)
         if self._channels_last:
             for module in self._modules().values():
                 module.to(memory_format=torch.channels_last)
@@ -290,7 +325,13 @@ class AABiGAN(TorchDetector):
         else:
             self.batch_anomaly_ = 0
         self.cycle_weight_ = CYCLE_WEIGHT if self.supervised_ else CYCLE_WEIGHT_UNSUPERVISED
-        self.epochs_planned_ = self.epoch_plan(self.arch_)[self.TRAIN_STAGE]
+        if self.iterations is not None and self.epochs is not None:
+            raise ValueError(f"give epochs or iterations, not both (epochs={self.epochs}, iterations={self.iterations})")
+        if self.iterations is not None:  # a budget in steps: one epoch is ceil(n+ / batch) steps (last batch kept)
+            base_epochs = math.ceil(self.iterations / self._batches_per_epoch())
+            self.epochs_planned_ = max(1, int(round(base_epochs * self.epoch_scale)))
+        else:
+            self.epochs_planned_ = self.epoch_plan(self.arch_)[self.TRAIN_STAGE]
         self._anomaly_cycler = _Cycler(n_neg, self._generator, self.device_) if self.supervised_ else None
         self.fit_info_.update(
             variant="semi-supervised" if self.supervised_ else "unsupervised",
@@ -377,6 +418,10 @@ class AABiGAN(TorchDetector):
             scheduler.step()
         return {k: v / n_batches for k, v in sums.items()}
 
+    def _batches_per_epoch(self) -> int:
+        n, bs = len(self._x_normal), self.batch_normal_
+        return n // bs + (n % bs >= MIN_BATCH)
+
     def _normal_batches(self) -> Iterator[torch.Tensor]:
         """One shuffled pass over the normals; the last incomplete batch is kept (public code)
         unless it holds fewer than MIN_BATCH samples."""
@@ -419,8 +464,17 @@ class AABiGAN(TorchDetector):
         return self.epochs_planned_
 
     def epoch_plan(self, arch: str) -> dict[str, int]:
+        if self.iterations is not None:
+            raise ValueError("with a step budget (iterations) the number of epochs depends on the training data")
         base_epochs = self.epochs if self.epochs is not None else PAPER_EPOCHS.get(arch, DEFAULT_EPOCHS)
         return {self.TRAIN_STAGE: max(1, int(round(base_epochs * self.epoch_scale)))}
+
+    def _eval_interval(self, epochs: int) -> int | None:
+        """``n_evaluations`` evenly spread over the run (so that runs of any length choose among as
+        many candidates), else ``eval_every``; None disables evaluation either way."""
+        if self.eval_every is None or self.n_evaluations is None:
+            return self.eval_every
+        return max(1, epochs // self.n_evaluations)
 
     # -- scoring -----------------------------------------------------------------------
     def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:

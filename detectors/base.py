@@ -122,6 +122,16 @@ class SemiSupervisedDetector(BaseDetector):
     # -- the template --------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, eval_set: tuple | None = None):
         """Validate, train on ``X`` (with ``y`` marking collected anomalies), score the training set."""
+        X, y, eval_set = self._begin_fit(X, y, eval_set)
+        self._fit(X, y, eval_set)
+        return self._end_fit(X)
+
+    def _begin_fit(self, X: Any, y: Any, eval_set: tuple | None) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+        """Everything ``fit`` does before training: checks, input shape, empty ``fit_info_``.
+
+        A separate step so that a trainer of several detectors at once (``fit_many``) validates
+        and finishes each of them exactly as ``fit`` would.
+        """
         self.check_params()
         self._check_names(X, reset=True)
         X = check_X(X, min_samples=MIN_FIT_SAMPLES)
@@ -136,7 +146,10 @@ class SemiSupervisedDetector(BaseDetector):
         self.n_features_in_ = int(np.prod(self.input_shape_))
         self.fit_info_: dict[str, Any] = {}
         self._set_n_classes(None)
-        self._fit(X, y, eval_set)
+        return X, y, eval_set
+
+    def _end_fit(self, X: np.ndarray):
+        """Everything ``fit`` does after training: training scores, threshold, labels."""
         self.decision_scores_ = self._checked_scores(self._score(X), "training")
         self._process_decision_scores()
         return self

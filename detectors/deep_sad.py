@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import numbers
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -35,7 +35,7 @@ from torch import nn
 from .autoencoder import AE_LOSS_REDUCTIONS, PRETRAIN_STAGE, train_autoencoder
 from .networks.arch import resolve_arch
 from .networks.factory import build_encoder
-from .params import Interval, IsBool, Options
+from .params import Interval, IntTuple, IsBool, Options
 from .registry import register
 from .torch_base import TorchDetector
 from .torch_utils import batched_inference, minibatch_indices, use_channels_last
@@ -46,16 +46,9 @@ LR_DECAY = 0.1  # learning-rate factor at each milestone
 SCORE_BATCH = 1024  # batch size for inference only
 
 
-class Milestones:
+def Milestones() -> IntTuple:  # noqa: N802 - reads like the other parameter rules
     """Parameter rule: a tuple/list of positive epoch numbers (learning-rate milestones)."""
-
-    def accepts(self, value: Any) -> bool:
-        return isinstance(value, (tuple, list)) and all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value
-        )
-
-    def __str__(self) -> str:
-        return "a tuple of epoch numbers >= 1 (learning-rate milestones)"
+    return IntTuple(0, "epoch numbers >= 1 (learning-rate milestones)")
 
 
 def milestone_lr(base_lr: float, milestones: Sequence[int], epoch: int) -> float:
@@ -72,6 +65,25 @@ def clip_center(c: torch.Tensor, eps: float) -> torch.Tensor:
     """Entries with |c_i| < eps become ±eps (sign of c_i; +eps for an exact 0)."""
     sign = torch.where(c < 0, -torch.ones_like(c), torch.ones_like(c))
     return torch.where(c.abs() < eps, sign * eps, c)
+
+
+def squared_distance(embedding: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """||φ(x) - c||² per sample: Deep SAD's distance, loss input and anomaly score."""
+    return ((embedding - c) ** 2).sum(dim=1)
+
+
+def sad_loss_terms(dist: torch.Tensor, labelled: torch.Tensor, eta: float) -> dict[str, torch.Tensor]:
+    """Deep SAD's two loss terms from the squared distances ``dist`` of one batch to the centre.
+
+    Both are divided by the whole batch size, so their sum is the mean over the batch of
+    ||φ(x) - c||² (unlabelled) and η / (||φ(x) - c||² + ε) (collected anomalies). A function of
+    tensors only, so that the trainer of several experiments at once applies the same loss.
+    """
+    n = dist.shape[0]
+    return {
+        "unlabelled": torch.where(labelled, torch.zeros_like(dist), dist).sum() / n,
+        "labelled": torch.where(labelled, eta / (dist + DIST_EPS), torch.zeros_like(dist)).sum() / n,
+    }
 
 
 def training_batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device):
@@ -150,6 +162,15 @@ class DeepSAD(TorchDetector):
         self.verbose = verbose
         self.contamination = contamination
 
+    @classmethod
+    def fit_many(cls, detectors: Sequence["DeepSAD"], data: Sequence[tuple]) -> list[BaseException | None]:
+        """Fit several detectors of one benchmark cell (same parameters but ``random_state``) as one
+        stacked model, each on its own ``(X, y, eval_set)``; per detector None (fitted as ``fit``
+        would) or the exception its ``fit`` would have raised. See :mod:`detectors.batched`."""
+        from .batched.deep_sad import fit_many
+
+        return fit_many(detectors, data)
+
     # -- hooks ---------------------------------------------------------------------------
     def _build(self, X: torch.Tensor, y: torch.Tensor) -> None:
         self.arch_ = resolve_arch(self.arch, tuple(X.shape[1:]))
@@ -196,20 +217,12 @@ class DeepSAD(TorchDetector):
         return {"loss": float(total) / max(count, 1)}
 
     def _loss_terms(self, x: torch.Tensor, labelled: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The named terms of one training step's loss (the step minimises their sum).
-
-        Both are divided by the whole batch size, so their sum is the mean over the batch of
-        ||φ(x) - c||² (unlabelled) and η / (||φ(x) - c||² + ε) (collected anomalies).
-        """
-        dist = self._distance(x)
-        n = len(x)
-        return {
-            "unlabelled": torch.where(labelled, torch.zeros_like(dist), dist).sum() / n,
-            "labelled": torch.where(labelled, self.eta / (dist + DIST_EPS), torch.zeros_like(dist)).sum() / n,
-        }
+        """The named terms of one training step's loss (the step minimises their sum); see
+        :func:`sad_loss_terms`."""
+        return sad_loss_terms(self._distance(x), labelled, float(self.eta))
 
     def _distance(self, x: torch.Tensor) -> torch.Tensor:
-        return ((self.net_(x) - self.c_) ** 2).sum(dim=1)
+        return squared_distance(self.net_(x), self.c_)
 
     def _score_candidates(self, X: torch.Tensor) -> dict[str, np.ndarray]:
         return {"score": batched_inference(self._distance, X, SCORE_BATCH)}

@@ -71,6 +71,22 @@ class DeviceSpec:
         return "'auto', 'cpu', 'cuda' or 'cuda:<index>'"
 
 
+@dataclass(frozen=True)
+class IntTuple:
+    """A tuple or list of ints >= 1 with at least ``min_len`` entries (widths, epoch milestones)."""
+
+    min_len: int = 0
+    what: str = "ints >= 1"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, (tuple, list)) and len(value) >= self.min_len and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value)
+
+    def __str__(self) -> str:
+        least = f" (at least {self.min_len})" if self.min_len else ""
+        return f"a tuple of {self.what}{least}"
+
+
 class IsNone:
     def accepts(self, value: Any) -> bool:
         return value is None

@@ -82,52 +82,80 @@ class TorchDetector(SemiSupervisedDetector):
         """
         return {self.TRAIN_STAGE: int(self.epochs)}
 
+    def _eval_interval(self, epochs: int) -> int | None:
+        """Evaluate on the ``eval_set`` every this many epochs (None: never); ``eval_every`` by default."""
+        return getattr(self, "eval_every", None)
+
     # -- the loop ------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:
-        self.device_ = resolve_device(getattr(self, "device", "auto"))
-        seed = seed_from(getattr(self, "random_state", None))
-        self._generator = torch.Generator().manual_seed(seed)
-        Xt, yt = to_tensor(X, self.device_), torch.as_tensor(y, device=self.device_)
-        with torch_seed(seed, self.device_):
+        Xt, yt = self._start_fit(X, y, eval_set)
+        with torch_seed(self._seed, self.device_):
             self._build(Xt, yt)
-        epochs = self._planned_epochs()
-        # eval_every=None: the detector does no selection (its paper used the last epoch) and
-        # ignores an eval_set; an eval_set with a single label cannot rank epochs either.
-        eval_every = getattr(self, "eval_every", None)
-        can_select = eval_every is not None and eval_set is not None and len(np.unique(eval_set[1])) == 2
-        X_val = to_tensor(eval_set[0], self.device_) if can_select else None
-        best = (-math.inf, None, None)  # (auroc, epoch, score name)
-        best_state = None
-        self.history_: list[dict[str, Any]] = []
+        epochs = self._start_epochs()
         progress = range(epochs)
         if getattr(self, "verbose", False):
             from tqdm.auto import tqdm
 
             progress = tqdm(progress, desc=type(self).__name__, leave=False)
-        last_epoch = 0
         for epoch in progress:
             self._set_train(True)
-            losses = self._train_epoch(epoch, Xt, yt)
-            for name, value in losses.items():
-                if not math.isfinite(value):
-                    raise DivergenceError(f"loss '{name}' became {value} at epoch {epoch + 1}")
-            record: dict[str, Any] = {"epoch": epoch + 1, **losses}
-            last_epoch = epoch + 1
-            if can_select and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
-                self._set_train(False)
-                for name, scores in self._score_candidates(X_val).items():
-                    if not np.isfinite(scores).all():
-                        continue
-                    auc = roc_auc_score(eval_set[1], scores)
-                    record[f"val_auroc_{name}"] = auc
-                    if auc > best[0]:
-                        best = (auc, epoch + 1, name)
-                        best_state = {k: copy.deepcopy(m.state_dict()) for k, m in self._modules().items()}
-            self.history_.append(record)
-            report_epoch(type(self).__name__, epoch + 1, epochs)
-            if self._should_stop(epoch, losses):
+            if self._end_epoch(epoch, self._train_epoch(epoch, Xt, yt)):
                 break
+        self._finish_epochs()
+
+    # The loop's steps, also called per detector by the trainers of several detectors at once
+    # (:mod:`detectors.batched`), so that checks, selection and ``fit_info_`` are the same there.
+    def _start_fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Device, seed, the detector's own generator and the data as tensors on the device."""
+        self.device_ = resolve_device(getattr(self, "device", "auto"))
+        self._seed = seed_from(getattr(self, "random_state", None))
+        self._generator = torch.Generator().manual_seed(self._seed)
+        self._eval_set = eval_set
+        return to_tensor(X, self.device_), torch.as_tensor(y, device=self.device_)
+
+    def _start_epochs(self) -> int:
+        """After ``_build``: the number of epochs to run; validation tensors and selection state."""
+        self._epochs = self._planned_epochs()
+        # eval_every=None: the detector does no selection (its paper used the last epoch) and
+        # ignores an eval_set; an eval_set with a single label cannot rank epochs either.
+        self._eval_every = eval_every = self._eval_interval(self._epochs)
+        eval_set = self._eval_set
+        self._can_select = eval_every is not None and eval_set is not None and len(np.unique(eval_set[1])) == 2
+        self._X_val = to_tensor(eval_set[0], self.device_) if self._can_select else None
+        self._best = (-math.inf, None, None)  # (auroc, epoch, score name)
+        self._best_state = None
+        self._last_epoch = 0
+        self.history_: list[dict[str, Any]] = []
+        return self._epochs
+
+    def _end_epoch(self, epoch: int, losses: dict[str, float]) -> bool:
+        """Check the epoch's losses, record them, evaluate and keep the best weights when due;
+        True when training should stop early."""
+        for name, value in losses.items():
+            if not math.isfinite(value):
+                raise DivergenceError(f"loss '{name}' became {value} at epoch {epoch + 1}")
+        record: dict[str, Any] = {"epoch": epoch + 1, **losses}
+        self._last_epoch = epoch + 1
+        eval_every, epochs = self._eval_every, self._epochs
+        if self._can_select and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
+            self._set_train(False)
+            for name, scores in self._score_candidates(self._X_val).items():
+                if not np.isfinite(scores).all():
+                    continue
+                auc = roc_auc_score(self._eval_set[1], scores)
+                record[f"val_auroc_{name}"] = auc
+                if auc > self._best[0]:
+                    self._best = (auc, epoch + 1, name)
+                    self._best_state = {k: copy.deepcopy(m.state_dict()) for k, m in self._modules().items()}
+        self.history_.append(record)
+        report_epoch(type(self).__name__, epoch + 1, epochs)
+        return bool(self._should_stop(epoch, losses))
+
+    def _finish_epochs(self) -> None:
+        """Load the selected epoch's weights (if any) and write what was chosen to ``fit_info_``."""
         self._set_train(False)
+        best, best_state = self._best, self._best_state
         if best_state is not None:
             for key, module in self._modules().items():
                 module.load_state_dict(best_state[key])
@@ -135,8 +163,10 @@ class TorchDetector(SemiSupervisedDetector):
             self.fit_info_.update(selected_epoch=best[1], selected_score=best[2], val_auroc=best[0])
         else:
             self.score_name_ = self.default_score
-            self.fit_info_.update(selected_epoch=last_epoch, selected_score=self.default_score)
-        self.fit_info_["epochs_run"] = last_epoch
+            self.fit_info_.update(selected_epoch=self._last_epoch, selected_score=self.default_score)
+        self.fit_info_["epochs_run"] = self._last_epoch
+        for name in ("_best_state", "_X_val", "_eval_set"):  # only needed while fitting
+            setattr(self, name, None)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         self._set_train(False)

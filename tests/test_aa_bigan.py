@@ -179,6 +179,42 @@ def test_clone_and_epoch_scale():
     assert twin.fit_info_["epochs_run"] == 2 and twin.get_params()["epochs"] == 10
 
 
+def test_tabular_design_options_shape_the_mlps():
+    """mlp_hidden sets the widths of E, G (mirrored) and both D towers; mlp_batchnorm=False takes
+    BatchNorm out of E and G; the variant still learns an easy table. Images refuse the options."""
+    X, y = gaussian_task(n_normal=192)
+    det = AABiGAN(**{**TINY, "epochs": 15}, mlp_hidden=(24, 12, 6), mlp_batchnorm=False).fit(X, y)
+
+    def widths(module):
+        return [m.out_features for m in module.modules() if isinstance(m, torch.nn.Linear)]
+
+    assert widths(det.encoder_) == [24, 12, 6, det.latent_dim_]
+    assert widths(det.generator_) == [6, 12, 24, X.shape[1]]
+    assert widths(det.d_xx_.tower_a) == widths(det.d_xz_.tower) == [24, 12, 6]
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in [*det.encoder_.modules(), *det.generator_.modules()])
+    X_test, y_test = gaussian_task(n_normal=100, n_anomaly=100, seed=1)
+    scores = det.decision_function(X_test)
+    assert np.std(scores) > 0 and roc_auc_score(y_test, scores) > 0.9
+    default = AABiGAN(**TINY).fit(X, y)
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in default.generator_.modules()) == 2
+    rng = np.random.default_rng(0)
+    images = rng.random((20, 1, 28, 28), dtype=np.float32)
+    with pytest.raises(ValueError, match="tabular"):
+        AABiGAN(**{**TINY, "arch": "mnist"}, mlp_hidden=(8,)).fit(images, np.zeros(20, dtype=np.int64))
+
+
+def test_iterations_budget_and_evenly_spread_evaluations():
+    """iterations=N runs ceil(N / steps per epoch) epochs (the last batch counts as a step);
+    n_evaluations=k evaluates every epochs // k epochs, whatever the run's length."""
+    X, y = gaussian_task(n_normal=70)  # batch 32: steps of 32, 32, 6 -> 3 per epoch
+    params = {k: v for k, v in TINY.items() if k not in ("epochs", "eval_every")}
+    det = AABiGAN(**params, iterations=25, eval_every=1, n_evaluations=3).fit(X, y, eval_set=gaussian_task(40, 10, seed=2))
+    assert det.fit_info_["epochs_planned"] == det.fit_info_["epochs_run"] == 9  # ceil(25 / 3)
+    assert [h["epoch"] for h in det.history_ if "val_auroc_recon" in h] == [3, 6, 9]
+    with pytest.raises(ValueError, match="not both"):
+        AABiGAN(**params, epochs=2, iterations=10).fit(X, y)
+
+
 def test_image_nets_shapes():
     for arch, shape in (("mnist", (1, 32, 32)), ("cifar10", (3, 32, 32))):
         latent = bigan.latent_dim_for(arch, shape)
@@ -263,7 +299,7 @@ def _grad_norms(loss, det) -> dict[str, float]:
     return out
 
 
-def _ready_detector(arch="cardio"):
+def _ready_detector(arch="cardio", **params):
     """A detector after one short epoch (so that D is not at its initial values), in train mode,
     with one fixed batch of normals, collected anomalies and codes."""
     if arch == "cardio":
@@ -272,18 +308,23 @@ def _ready_detector(arch="cardio"):
         rng = np.random.default_rng(0)
         X = rng.random((72, 1, 28, 28), dtype=np.float32)
         y = np.r_[np.zeros(64), np.ones(8)].astype(np.int64)
-    det = AABiGAN(**{**TINY, "arch": arch}).fit(X, y)
+    det = AABiGAN(**{**TINY, "arch": arch, **params}).fit(X, y)
     det._set_train(True)
     xp, xn = det._x_normal[:16], det._x_anom[:4]
     z = torch.randn(16, det.latent_dim_, generator=torch.Generator().manual_seed(1))
     return det, xp, xn, z
 
 
-@pytest.mark.parametrize("arch", ["cardio", "mnist"])
-def test_each_term_moves_only_its_networks(arch):
+@pytest.mark.parametrize("arch, params", [("cardio", {}), ("mnist", {}),
+                                          ("cardio", {"mlp_batchnorm": False, "mlp_hidden": (24, 12, 6)})])
+def test_each_term_moves_only_its_networks(arch, params):
     """Every loss term, alone, on a tiny batch: non-zero gradient for the networks it must move,
-    exactly zero for the others (the MLP and the image nets)."""
-    det, xp, xn, z = _ready_detector(arch)
+    exactly zero for the others (the MLP and the image nets; an MLP without BatchNorm, where the
+    generated pair no longer reaches E through G's batch statistics)."""
+    det, xp, xn, z = _ready_detector(arch, **params)
+    expected = dict(MOVES)
+    if params.get("mlp_batchnorm") is False:
+        expected[("GE", "xz/generated")] = {"generator"}
     batch = det._forward(xp, xn, z)
     terms = {("D", t): v for t, v in det._d_terms(batch).items()}
     terms |= {("GE", t): v for t, v in det._ge_terms(batch).items()}
@@ -293,7 +334,7 @@ def test_each_term_moves_only_its_networks(arch):
         moved = {name for name, norm in norms.items() if norm > 0}
         if key[0] == "GE":
             moved -= {"d_xz", "d_xx"}  # D is not stepped in this phase
-        assert moved == MOVES[key], (key, norms)
+        assert moved == expected[key], (key, norms)
 
 
 def test_step_applies_own_losses():

@@ -137,3 +137,22 @@ def test_tabular_split(data_dir):
     assert len(split.y_test) == len(thyroid.y_train) - int(round(0.6 * (thyroid.y_train == 0).sum())) - int(round(0.6 * 93))
     again = make_split(thyroid, e, "oracle-10")
     assert np.array_equal(split.X_train, again.X_train)
+
+
+def test_unused_training_outliers_are_neither_trained_on_nor_tested(data_dir):
+    """The training part's outliers that a split does not collect (kept for design studies) are
+    outliers, disjoint from the training rows and the test part, scaled like the training data."""
+    from datasets import load_dataset
+
+    thyroid = load_dataset("thyroid", data_dir)
+    split = make_split(thyroid, Experiment("thyroid", -1, None, 1, 0.01, 0.0), "strict")
+    unused = split.info["unused_train_outlier_index"]
+    n_train_outliers = int(round(0.6 * (thyroid.y_train == 1).sum()))
+    collected = split.info["n_collected"] + int(split.y_val.sum())  # strict moved some collected ones to validation
+    assert len(unused) == n_train_outliers - collected
+    assert (thyroid.y_train[unused] == 1).all()
+    assert not set(unused) & set(split.info["train_index"]) and not set(unused) & set(split.info["test_index"])
+    X_unused = split.info["X_unused_train_outliers"]
+    assert X_unused.shape == (len(unused), thyroid.X_train.shape[1]) and X_unused.dtype == np.float32
+    paper = make_split(thyroid, Experiment("thyroid", -1, None, 1, 0.01, 0.0), "paper")
+    np.testing.assert_array_equal(paper.info["X_unused_train_outliers"], X_unused)  # the policy splits later

@@ -19,10 +19,12 @@ match these):
   :func:`detectors.networks.arch.mlp_sizes`).
 
 Tabular design (no public reference exists; our choice, in the spirit of the image nets):
-with Deep SAD's MLP sizes ``d -> [h1, h2] -> r`` the encoder is Linear(d,h1)+LReLU(.1) then
+with hidden widths ``d -> [h1, h2] -> r`` (default Deep SAD's MLP sizes for the set; any list
+through :class:`MLPOptions`) the encoder is Linear(d,h1)+LReLU(.1) then
 Linear(h1,h2)+BN+LReLU(.1) then Linear(h2,r) (first layer without BN, like the conv encoder);
 the generator mirrors it with ReLU and BN, Linear(r,h2)+BN+ReLU, Linear(h2,h1)+BN+ReLU,
-Linear(h1,d)+Sigmoid (ODDS data are min-max scaled to [0, 1]). The x tower of the
+Linear(h1,d)+Sigmoid (ODDS data are min-max scaled to [0, 1]); ``MLPOptions.batchnorm=False``
+drops the BN layers of both. The x tower of the
 discriminators is the encoder's hidden stack without BatchNorm (d -> h1 -> h2, LReLU(.1)). Why no
 BN there: every group of pairs (normal, anomalous, generated) passes D in its own call, so a
 train-mode BN normalises each group by its own batch statistics and D's value on a pair depends
@@ -34,6 +36,8 @@ Linear(1); D_xx joins two unshared towers with the same head shape. The image ne
 same structure (tower, linear z branch, one wide hidden head layer).
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -73,6 +77,14 @@ def _check_image_arch(arch: str) -> None:
 
 
 # -- image nets ----------------------------------------------------------------------------
+class MLPOptions(NamedTuple):
+    """The tabular design choices a caller may change (ignored for images): hidden widths of E, G
+    and the D towers (None: Deep SAD's sizes for the set) and BatchNorm in E and G."""
+
+    hidden: tuple[int, ...] | None = None
+    batchnorm: bool = True
+
+
 class _Reshape(nn.Module):
     def __init__(self, *shape: int):
         super().__init__()
@@ -155,19 +167,23 @@ def build_image_tower(arch: str, in_channels: int) -> ImageTower:
     return ImageTower(*layers, nn.Flatten(), out_features=w * side * side)
 
 
-def build_generator(arch: str, input_shape: tuple[int, ...], latent_dim: int) -> nn.Module:
+def build_generator(arch: str, input_shape: tuple[int, ...], latent_dim: int, mlp: MLPOptions | None = None
+                    ) -> nn.Module:
     """G: z -> image of shape (C, 32, 32) in [0, 1]; for a tabular ``arch`` the MLP generator."""
     if len(input_shape) == 1:
-        return build_mlp_generator(arch, int(input_shape[0]), latent_dim)
+        mlp = mlp or MLPOptions()
+        return build_mlp_generator(arch, int(input_shape[0]), latent_dim, mlp.hidden, mlp.batchnorm)
     _check_image_arch(arch)
     channels = int(input_shape[0])
     return _cifar_generator(latent_dim, channels) if arch == "cifar10" else _mnist_generator(latent_dim, channels)
 
 
-def build_encoder(arch: str, input_shape: tuple[int, ...], latent_dim: int) -> nn.Module:
+def build_encoder(arch: str, input_shape: tuple[int, ...], latent_dim: int, mlp: MLPOptions | None = None
+                  ) -> nn.Module:
     """E: image (C, 32, 32) -> z; for a tabular ``arch`` the MLP encoder."""
     if len(input_shape) == 1:
-        return build_mlp_encoder(arch, int(input_shape[0]), latent_dim)
+        mlp = mlp or MLPOptions()
+        return build_mlp_encoder(arch, int(input_shape[0]), latent_dim, mlp.hidden, mlp.batchnorm)
     _check_image_arch(arch)
     channels = int(input_shape[0])
     return _cifar_encoder(latent_dim, channels) if arch == "cifar10" else _mnist_encoder(latent_dim, channels)
@@ -212,58 +228,70 @@ def _head_slope(arch: str) -> float:
     return CIFAR_HEAD_SLOPE if arch == "cifar10" else LRELU_SLOPE
 
 
-def build_xz_discriminator(arch: str, input_shape: tuple[int, ...], latent_dim: int) -> XZDiscriminator:
+def build_xz_discriminator(arch: str, input_shape: tuple[int, ...], latent_dim: int, mlp: MLPOptions | None = None
+                           ) -> XZDiscriminator:
     """D_xz for images (tower + Linear(latent, 512) + Linear(., 1024) + Linear(1024, 1)) or tables."""
     if len(input_shape) == 1:
-        return build_mlp_xz_discriminator(arch, int(input_shape[0]), latent_dim)
+        return build_mlp_xz_discriminator(arch, int(input_shape[0]), latent_dim, (mlp or MLPOptions()).hidden)
     tower = build_image_tower(arch, int(input_shape[0]))
     return XZDiscriminator(tower, tower.out_features, latent_dim, Z_BRANCH_WIDTH, HEAD_WIDTH, _head_slope(arch))
 
 
-def build_xx_discriminator(arch: str, input_shape: tuple[int, ...]) -> XXDiscriminator:
+def build_xx_discriminator(arch: str, input_shape: tuple[int, ...], mlp: MLPOptions | None = None) -> XXDiscriminator:
     """D_xx for images (two unshared towers + Linear(., 1024) + Linear(1024, 1)) or tables."""
     if len(input_shape) == 1:
-        return build_mlp_xx_discriminator(arch, int(input_shape[0]))
+        return build_mlp_xx_discriminator(arch, int(input_shape[0]), (mlp or MLPOptions()).hidden)
     channels = int(input_shape[0])
     a, b = build_image_tower(arch, channels), build_image_tower(arch, channels)
     return XXDiscriminator(a, b, a.out_features, HEAD_WIDTH, _head_slope(arch))
 
 
 # -- MLP nets (tabular; design in the module docstring) ----------------------------------------
-def build_mlp_encoder(arch: str, n_features: int, latent_dim: int) -> nn.Sequential:
-    (h1, h2), _ = mlp_sizes(arch, n_features)
-    return nn.Sequential(
-        nn.Linear(n_features, h1), nn.LeakyReLU(LRELU_SLOPE, True),
-        nn.Linear(h1, h2), nn.BatchNorm1d(h2), nn.LeakyReLU(LRELU_SLOPE, True),
-        nn.Linear(h2, latent_dim),
-    )
+def _mlp_hidden(arch: str, n_features: int, hidden: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The hidden widths: ``hidden`` when given, else Deep SAD's sizes for ``arch``."""
+    return tuple(int(h) for h in hidden) if hidden else tuple(mlp_sizes(arch, n_features)[0])
 
 
-def build_mlp_generator(arch: str, n_features: int, latent_dim: int) -> nn.Sequential:
-    (h1, h2), _ = mlp_sizes(arch, n_features)
-    return nn.Sequential(
-        nn.Linear(latent_dim, h2), nn.BatchNorm1d(h2), nn.ReLU(True),
-        nn.Linear(h2, h1), nn.BatchNorm1d(h1), nn.ReLU(True),
-        nn.Linear(h1, n_features), nn.Sigmoid(),
-    )
+def build_mlp_encoder(arch: str, n_features: int, latent_dim: int, hidden: tuple[int, ...] | None = None,
+                      batchnorm: bool = True) -> nn.Sequential:
+    """d -> h1 (LReLU) -> ... -> h_k (BN, LReLU) -> latent; the first layer has no BN."""
+    widths = _mlp_hidden(arch, n_features, hidden)
+    layers: list[nn.Module] = [nn.Linear(n_features, widths[0]), nn.LeakyReLU(LRELU_SLOPE, True)]
+    for w_in, w_out in zip(widths, widths[1:]):
+        layers += [nn.Linear(w_in, w_out), *([nn.BatchNorm1d(w_out)] if batchnorm else []),
+                   nn.LeakyReLU(LRELU_SLOPE, True)]
+    return nn.Sequential(*layers, nn.Linear(widths[-1], latent_dim))
 
 
-def build_mlp_tower(arch: str, n_features: int) -> ImageTower:
-    """The tabular counterpart of the image tower: d -> h1 -> h2, LReLU(.1), no BatchNorm."""
-    (h1, h2), _ = mlp_sizes(arch, n_features)
-    return ImageTower(
-        nn.Linear(n_features, h1), nn.LeakyReLU(LRELU_SLOPE, True),
-        nn.Linear(h1, h2), nn.LeakyReLU(LRELU_SLOPE, True),
-        out_features=h2,
-    )
+def build_mlp_generator(arch: str, n_features: int, latent_dim: int, hidden: tuple[int, ...] | None = None,
+                        batchnorm: bool = True) -> nn.Sequential:
+    """The encoder's mirror: latent -> h_k -> ... -> h1 (each BN, ReLU) -> d (sigmoid)."""
+    widths = (latent_dim, *reversed(_mlp_hidden(arch, n_features, hidden)))
+    layers: list[nn.Module] = []
+    for w_in, w_out in zip(widths, widths[1:]):
+        layers += [nn.Linear(w_in, w_out), *([nn.BatchNorm1d(w_out)] if batchnorm else []), nn.ReLU(True)]
+    return nn.Sequential(*layers, nn.Linear(widths[-1], n_features), nn.Sigmoid())
 
 
-def build_mlp_xz_discriminator(arch: str, n_features: int, latent_dim: int) -> XZDiscriminator:
-    (h1, h2), _ = mlp_sizes(arch, n_features)
-    return XZDiscriminator(build_mlp_tower(arch, n_features), h2, latent_dim, h2, 2 * h1, LRELU_SLOPE)
+def build_mlp_tower(arch: str, n_features: int, hidden: tuple[int, ...] | None = None) -> ImageTower:
+    """The tabular counterpart of the image tower: d -> h1 -> ... -> h_k, LReLU(.1), no BatchNorm."""
+    widths = (n_features, *_mlp_hidden(arch, n_features, hidden))
+    layers: list[nn.Module] = []
+    for w_in, w_out in zip(widths, widths[1:]):
+        layers += [nn.Linear(w_in, w_out), nn.LeakyReLU(LRELU_SLOPE, True)]
+    return ImageTower(*layers, out_features=widths[-1])
 
 
-def build_mlp_xx_discriminator(arch: str, n_features: int) -> XXDiscriminator:
-    (h1, h2), _ = mlp_sizes(arch, n_features)
-    return XXDiscriminator(build_mlp_tower(arch, n_features), build_mlp_tower(arch, n_features), h2, 2 * h1,
-                           LRELU_SLOPE)
+def build_mlp_xz_discriminator(arch: str, n_features: int, latent_dim: int,
+                               hidden: tuple[int, ...] | None = None) -> XZDiscriminator:
+    """Tower, a linear z branch as wide as the tower's output, a head of width 2 h1."""
+    widths = _mlp_hidden(arch, n_features, hidden)
+    return XZDiscriminator(build_mlp_tower(arch, n_features, widths), widths[-1], latent_dim, widths[-1],
+                           2 * widths[0], LRELU_SLOPE)
+
+
+def build_mlp_xx_discriminator(arch: str, n_features: int, hidden: tuple[int, ...] | None = None) -> XXDiscriminator:
+    """Two unshared towers and a head of width 2 h1."""
+    widths = _mlp_hidden(arch, n_features, hidden)
+    return XXDiscriminator(build_mlp_tower(arch, n_features, widths), build_mlp_tower(arch, n_features, widths),
+                           widths[-1], 2 * widths[0], LRELU_SLOPE)
