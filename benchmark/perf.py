@@ -85,8 +85,8 @@ class Reference:
 #: (1 thread, CPU-seconds; ranges 2.07-2.16 s and 0.86-0.91 s, midpoints here) and AA-BiGAN
 #: (2 threads, wall seconds, peak resident set 1.54 GiB).
 REFERENCES: dict[tuple[str, str], Reference] = {
-    ("deep-sad", "autoencoder"): Reference(2.115, "cpu", 1, 128, "public Deep SAD code, AE pretraining"),
-    ("deep-sad", "train"): Reference(0.885, "cpu", 1, 128, "public Deep SAD code, training"),
+    ("deep-sad", "autoencoder"): Reference(2.115, "cpu", 1, 128, "public Deep SAD code, AE pretraining, 2.07-2.16 s"),
+    ("deep-sad", "train"): Reference(0.885, "cpu", 1, 128, "public Deep SAD code, training, 0.86-0.91 s"),
     ("aa-bigan", "train"): Reference(22.05, "wall", 2, 200, "AA-BiGAN reference of issue 12", peak_rss_gib=1.54),
 }
 

@@ -35,11 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-#: The fixed experiment of issue 12 (also the one of ``benchmark.perf``).
-DATASET, NORMAL, KNOWN, K_L, GAMMA_L, GAMMA_P, SEED = "mnist", 0, 1, 1, 0.05, 0.0, 0
-#: The public Deep SAD code on this machine, CPU-seconds per epoch with 1 thread (measured for issue 12).
-PUBLIC_SECONDS = {"autoencoder": (2.07, 2.16), "DeepSAD": (0.86, 0.91)}
 BATCH = 128  # Deep SAD's default batch size
+#: This script's stage names -> the stage names of ``benchmark.perf`` (whose reference figures it prints).
+PERF_STAGES = {"autoencoder": "autoencoder", "DeepSAD": "train"}
 EQUALITY_EPOCHS = 2  # epochs per stage of the same-seed comparison
 
 
@@ -91,12 +89,10 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from benchmark.jobs import _dataset
-    from benchmark.protocol import Experiment, make_split
+    from benchmark.perf import REFERENCES, load_split
     import detectors.deep_sad as new
 
-    split = make_split(_dataset(DATASET, args.data_dir),
-                       Experiment(DATASET, NORMAL, KNOWN, K_L, GAMMA_L, GAMMA_P, SEED), "paper")
+    _, split, _ = load_split(data_dir=args.data_dir)  # the fixed experiment of benchmark.perf
     X, y = torch.as_tensor(split.X_train), torch.as_tensor(split.y_train)
     with tempfile.TemporaryDirectory() as tmp:
         old = import_ref_package(args.against, Path(tmp))
@@ -124,10 +120,10 @@ def main() -> None:
     for stage, per_side in seconds.items():
         old_s, new_s = (per_side[side] for side in sides)
         ratios = [n / o for o, n in zip(old_s, new_s)]
-        lo, hi = PUBLIC_SECONDS[stage]
+        ref = REFERENCES[("deep-sad", PERF_STAGES[stage])]
         print(f"{stage:12s} {args.against}: {statistics.median(old_s):.3f} s  this tree: {statistics.median(new_s):.3f} s"
               f"  ratio {statistics.median(new_s) / statistics.median(old_s):.3f} (pairwise {statistics.median(ratios):.3f})"
-              f"  [public code, this machine unloaded: {lo}-{hi} s]")
+              f"  [{ref.source}, {ref.threads} thread]")
 
 
 if __name__ == "__main__":
