@@ -215,6 +215,22 @@ def test_iterations_budget_and_evenly_spread_evaluations():
         AABiGAN(**params, epochs=2, iterations=10).fit(X, y)
 
 
+def test_tables_default_to_the_studied_design():
+    """epochs=None on a table is the design study's step budget, batch and evaluation count;
+    images keep the public code's 200 epochs at batch 200 and evaluate every eval_every epochs."""
+    X, y = gaussian_task(n_normal=64)  # one step per epoch at any batch of 64 or more
+    params = {k: v for k, v in TINY.items() if k not in ("epochs", "batch_size", "eval_every")}
+    det = AABiGAN(**params, epoch_scale=0.01, eval_every=1).fit(X, y, eval_set=gaussian_task(30, 10, seed=3))
+    steps = aab.TABULAR_DESIGN["iterations"]
+    assert det.fit_info_["batch_normal"] == min(aab.TABULAR_DESIGN["batch_size"], 64)
+    assert det.fit_info_["steps_planned"] == det.fit_info_["epochs_planned"] == round(steps * 0.01)
+    assert det._eval_interval(steps) == steps // aab.TABULAR_DESIGN["n_evaluations"]
+    with pytest.raises(ValueError, match="step budget"):
+        AABiGAN().epoch_plan("cardio")
+    image = AABiGAN(eval_every=1)
+    assert image.epoch_plan("mnist") == {AABiGAN.TRAIN_STAGE: 200} and image._eval_interval(200) == 1
+
+
 def test_image_nets_shapes():
     for arch, shape in (("mnist", (1, 32, 32)), ("cifar10", (3, 32, 32))):
         latent = bigan.latent_dim_for(arch, shape)
