@@ -128,10 +128,15 @@ def stored_keys(path: Path) -> set[tuple[str, str, int]]:
     return {(r.config, r.set, int(r.seed)) for r in table[table["design_auroc"].notna()].itertuples()}
 
 
-def summary(path: Path) -> pd.DataFrame:
-    """Per design: the mean over sets of the per-set mean design AUROC, and per set."""
+def summary(path: Path, seeds: list[int] | None = None, configs: list[str] | None = None) -> pd.DataFrame:
+    """Per design: the mean over sets of the per-set mean design AUROC, and per set (the rows of
+    ``seeds`` and ``configs`` only, when given)."""
     table = pd.read_csv(path)
     table = table[table["design_auroc"].notna()]
+    if seeds is not None:
+        table = table[table["seed"].isin(seeds)]
+    if configs is not None:
+        table = table[table["config"].isin(configs)]
     per_set = table.pivot_table(index="config", columns="set", values="design_auroc", aggfunc="mean")
     common = per_set.columns[per_set.notna().all(axis=0)]  # compare designs on the sets all of them ran
     out = per_set.round(1)
@@ -155,7 +160,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1", help="repetition indices (each its own split and init)")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes, one thread each")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--summary", action="store_true", help="print the table of the stored rows and exit")
+    parser.add_argument("--summary", action="store_true",
+                        help="print the table of the stored rows of --seeds (and --configs, if given) and exit")
     args = parser.parse_args()
     if not args.summary:
         unknown = sorted(set(args.configs.split(",")) - set(CONFIGS))
@@ -176,8 +182,10 @@ def main() -> None:
                   f"({row['selected_score']} @ {row['selected_epoch']}) "
                   f"{row['seconds']:.0f} s", flush=True)
     if args.csv.exists():
-        with pd.option_context("display.width", 200, "display.max_columns", 20):
-            print(summary(args.csv).to_string())
+        seeds = [int(v) for v in args.seeds.split(",")] if args.summary else None
+        configs = args.configs.split(",") if args.summary and args.configs != ",".join(CONFIGS) else None
+        with pd.option_context("display.width", 250, "display.max_columns", 20):
+            print(summary(args.csv, seeds, configs).to_string())
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ match these):
   :func:`detectors.networks.arch.mlp_sizes`).
 
 Tabular design (no public reference exists; our choice, in the spirit of the image nets):
-with hidden widths ``d -> [h1, h2] -> r`` (default Deep SAD's MLP sizes for the set; any list
-through :class:`MLPOptions`) the encoder is Linear(d,h1)+LReLU(.1) then
+with hidden widths ``d -> [h1, h2] -> r`` (default Deep SAD's MLP sizes for the set, which the
+design study of ``benchmarks/aa_bigan_tabular_study.py`` kept against (128, 64); any list through
+:class:`MLPOptions`) the encoder is Linear(d,h1)+LReLU(.1) then
 Linear(h1,h2)+BN+LReLU(.1) then Linear(h2,r) (first layer without BN, like the conv encoder);
 the generator mirrors it with ReLU and BN, Linear(r,h2)+BN+ReLU, Linear(h2,h1)+BN+ReLU,
 Linear(h1,d)+Sigmoid (ODDS data are min-max scaled to [0, 1]); ``MLPOptions.batchnorm=False``
