@@ -104,7 +104,7 @@ def run_one(mode: str, args) -> dict:
     det = cls(epochs=args.epochs, batch_size=200, device=args.device, random_state=0, eval_every=None,
               arch="mnist", amp=args.amp, channels_last=mode not in ("nchw", "public"))
     det.fit(X, y)
-    n_iter = -(-len(det._x_normal) // det.batch_normal_)  # the last incomplete batch is kept
+    n_iter = det._batches_per_epoch()  # the last incomplete batch is kept
     done = min(n_iter, args.iterations or n_iter)
     per_epoch = [s * n_iter / done for s in det.epoch_seconds_]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

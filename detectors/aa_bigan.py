@@ -348,8 +348,7 @@ class AABiGAN(TorchDetector):
         self.cycle_weight_ = CYCLE_WEIGHT if self.supervised_ else CYCLE_WEIGHT_UNSUPERVISED
         steps = self._step_budget(self.arch_)
         if steps is not None:  # one epoch is ceil(n+ / batch) steps (the last batch is kept)
-            base_epochs = math.ceil(steps / self._batches_per_epoch())
-            self.epochs_planned_ = max(1, int(round(base_epochs * self.epoch_scale)))
+            self.epochs_planned_ = self._scaled(math.ceil(steps / self._batches_per_epoch()))
         else:
             self.epochs_planned_ = self.epoch_plan(self.arch_)[self.TRAIN_STAGE]
         self._anomaly_cycler = _Cycler(n_neg, self._generator, self.device_) if self.supervised_ else None
@@ -499,7 +498,11 @@ class AABiGAN(TorchDetector):
         if self._step_budget(arch) is not None:
             raise ValueError("with a step budget (iterations) the number of epochs depends on the training data")
         base_epochs = self.epochs if self.epochs is not None else PAPER_EPOCHS.get(arch, DEFAULT_EPOCHS)
-        return {self.TRAIN_STAGE: max(1, int(round(base_epochs * self.epoch_scale)))}
+        return {self.TRAIN_STAGE: self._scaled(base_epochs)}
+
+    def _scaled(self, epochs: int) -> int:
+        """``epochs`` shortened by ``epoch_scale`` (at least one)."""
+        return max(1, int(round(epochs * self.epoch_scale)))
 
     def _eval_interval(self, epochs: int) -> int | None:
         """``n_evaluations`` evenly spread over the run (so that runs of any length choose among as
