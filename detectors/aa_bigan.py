@@ -17,7 +17,7 @@ a = 1, b = 0, m = (a + b) / 2 = 0.5, c = 0.75; the cycle weight w is 1/3 (1/2 in
 unsupervised variant, which drops both anomaly terms and is what runs when y holds no 1s).
 D minimises the sum of its six terms (both heads, one optimizer). G minimises
 :data:`G_TERMS` and E minimises :data:`E_TERMS`, as in the authors' code: each network gets the
-gradient of its own loss only (``backward(inputs=...)``), so that, for example, the generated-pair
+gradient of its own loss only (:meth:`AABiGAN._ge_backward`), so that, for example, the generated-pair
 term does not reach E through the BatchNorm statistics G shares between E(x+) and z. The
 reconstruction term of the cycle part is the only D_xx term that depends on G and E, and it must
 carry its gradient into both: without it D_xx wins (its loss falls to about 0.02 after two MNIST
@@ -138,6 +138,8 @@ MIN_BATCH = 2  # train-mode BatchNorm needs two samples
 TERMS = ("xz/normal", "xz/generated", "xz/anomaly", "xx/normal", "xx/reconstruction", "xx/anomaly")
 G_TERMS = ("xz/generated", "xx/normal", "xx/reconstruction", "xx/anomaly")
 E_TERMS = ("xz/normal", "xz/anomaly", "xx/normal", "xx/reconstruction", "xx/anomaly")
+# E's and G's outputs in a batch: each enters exactly one G/E-phase term (see _ge_backward).
+CUT_OUTPUTS = ("ep", "en", "gz", "rec")
 CYCLE_WEIGHT = 1.0 / 3.0
 CYCLE_WEIGHT_UNSUPERVISED = 1.0 / 2.0
 EARLY_STOP_AFTER_EPOCH = 300
@@ -465,13 +467,35 @@ class AABiGAN(TorchDetector):
 
         self._opt_g.zero_grad(set_to_none=True)
         self._opt_e.zero_grad(set_to_none=True)
-        with self._autocast():
-            ge = self._ge_losses(self._ge_terms(batch))
-        ge["g"].backward(inputs=list(self.generator_.parameters()), retain_graph=True)
-        ge["e"].backward(inputs=list(self.encoder_.parameters()))
+        ge = self._ge_backward(batch)
         self._opt_g.step()
         self._opt_e.step()
         return {"loss_" + name: loss.item() for name, loss in (*d.items(), *ge.items())}
+
+    def _ge_backward(self, batch: _Batch) -> dict[str, torch.Tensor]:
+        """G's and E's gradients, each of its own loss, with one backward pass through D.
+
+        D runs on copies of E's and G's outputs that start a new graph, so one pass gives the
+        gradient of every term at its own D input (each of G(z), G(E(x+)), E(x+), E(x-) enters
+        exactly one term). G then back-propagates the generated and reconstruction gradients; E the
+        reconstruction and encoded-pair ones. The generated pair's gradient never reaches E (it
+        would through the BatchNorm statistics G shares between E(x+) and z), exactly as with two
+        backward passes of G's and E's losses, which both had to go through D_xx's reconstruction
+        pair (``tests/test_aa_bigan.py`` checks the applied gradients against those losses).
+        """
+        cut = batch._replace(**{name: getattr(batch, name).detach().requires_grad_()
+                                for name in CUT_OUTPUTS if getattr(batch, name) is not None})
+        with self._autocast():
+            terms = self._ge_terms(cut)
+        ge = self._ge_losses(terms)
+        outputs = [name for name in CUT_OUTPUTS if getattr(cut, name) is not None]
+        grads = dict(zip(outputs, torch.autograd.grad(_total(terms, TERMS), [getattr(cut, n) for n in outputs])))
+        torch.autograd.backward([batch.gz, batch.rec], [grads["gz"], grads["rec"]],
+                                inputs=list(self.generator_.parameters()), retain_graph=True)
+        to_e = [name for name in outputs if name != "gz"]
+        torch.autograd.backward([getattr(batch, n) for n in to_e], [grads[n] for n in to_e],
+                                inputs=list(self.encoder_.parameters()))
+        return ge
 
     def _should_stop(self, epoch: int, losses: dict[str, float]) -> bool:
         done = epoch + 1

@@ -353,12 +353,13 @@ def test_each_term_moves_only_its_networks(arch, params):
         assert moved == expected[key], (key, norms)
 
 
-def test_step_applies_own_losses():
+@pytest.mark.parametrize("arch", ["cardio", "mnist"])
+def test_step_applies_own_losses(arch):
     """The gradients the optimizers apply in one training step, from identical weights and batch,
     equal those of each network's loss rebuilt from the terms: D the sum of all six, G its four
     (generated pair and the three cycle terms), E its five (encoded pairs and the cycle). A term
     that lost its graph on the way into a loss (e.g. summed under no_grad) makes this fail."""
-    det, xp, xn, z = _ready_detector()
+    det, xp, xn, z = _ready_detector(arch)
     twin = copy.deepcopy(det)
     applied: dict[str, list[torch.Tensor]] = {}
     for name, opt, nets in (("d", det._opt_d, ("d_xz", "d_xx")), ("g", det._opt_g, ("generator",)),
