@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-experiments", type=int, default=1, metavar="K",
                    help="train up to K pending jobs of one cell (same detector, parameters, dataset, γ's, selection) "
                         "as one model, for detectors that support it (Deep SAD, AA-BiGAN); every job keeps its own row "
-                        "(default 1: one by one; on CPU groups run one by one, see docs)")
+                        "(default 1: one by one; on CPU only tabular cells are stacked, see docs)")
     p.add_argument("--workers-per-gpu", type=int, metavar="N",
                    help="run N jobs (or groups) at a time on each visible GPU (instead of --jobs)")
     p.add_argument("--backend", choices=("loky", "dask"), default="loky", help="joblib backend for --jobs")

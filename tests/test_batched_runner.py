@@ -1,6 +1,6 @@
 """The runner's groups (--batch-experiments), CUDA out-of-memory handling and GPU slots (--workers-per-gpu).
 
-No GPU is needed: groups are stacked on CPU through BENCH_BATCH_ON_CPU=1, out-of-memory errors
+No GPU is needed: tabular groups are stacked on CPU (image groups through BENCH_BATCH_ON_CPU=1), out-of-memory errors
 are raised by a monkeypatched fit, and the GPU slots are counted with a given number of GPUs.
 """
 from __future__ import annotations
@@ -57,12 +57,20 @@ def test_cli_groups_match_one_by_one_and_resume_per_job(tmp_path, data_dir, monk
     np.testing.assert_allclose(g["auprc"], a["auprc"], rtol=1e-6)
 
 
-def test_on_cpu_groups_run_one_by_one_with_a_note(tmp_path, data_dir, monkeypatch, capsys):
+def test_on_cpu_tabular_groups_are_stacked_and_image_groups_run_one_by_one(tmp_path, data_dir, monkeypatch, capsys):
+    """The CPU policy of detectors.batched: stacked MLPs cost less CPU time than one by one,
+    stacked convolutions more."""
     monkeypatch.delenv(BATCH_ON_CPU_ENV, raising=False)
-    out = tmp_path / "o"
-    assert main(_argv(out, data_dir, "--seeds", "2", "--batch-experiments", "2", "--device", "cpu")) == 0
-    assert "on CPU the jobs of a group are trained one by one" in capsys.readouterr().err
-    assert list(_rows(out)["flags"]) == ["", ""]
+    tabular, images = tmp_path / "tabular", tmp_path / "images"
+    assert main(_argv(tabular, data_dir, "--seeds", "2", "--batch-experiments", "2", "--device", "cpu")) == 0
+    assert "note" not in capsys.readouterr().err
+    assert list(_rows(tabular)["flags"]) == ["trained_in_group_of=2"] * 2
+    assert main(["--suite", "smoke", "--detectors", "deep-sad", "--datasets", "mnist", "--gamma-p", "0", "--k-l", "1",
+                 "--max-train-normals", "64", "--max-test", "64", *TINY_ARGS, "--batch-experiments", "2",
+                 "--device", "cpu", "--out", str(images), "--data-dir", str(data_dir), "--no-progress"]) == 0
+    assert "on CPU the jobs of an image cell are trained one by one" in capsys.readouterr().err
+    flags = ResultsStore(images).latest()["flags"].fillna("")
+    assert len(flags) == 2 and (flags == "").all()
 
 
 def test_grouping_keeps_cells_apart_and_leaves_other_detectors_alone(toy_plugin):
@@ -75,6 +83,8 @@ def test_grouping_keeps_cells_apart_and_leaves_other_detectors_alone(toy_plugin)
     assert groups == [[cell_a[0], cell_a[1]], [cell_b[0], cell_b[1]], [toy[0]], [other[0]], [cell_a[2]], [toy[1]],
                       [cell_b[2]]]
     assert group_jobs(jobs, 1) == [[job] for job in jobs]
+    assert group_jobs(jobs, 2, alone=lambda job: job.experiment.gamma_l == 0.02) == [
+        [cell_a[0], cell_a[1]], [cell_b[0]], [toy[0]], [other[0]], [cell_a[2]], [cell_b[1]], [toy[1]], [cell_b[2]]]
 
 
 def test_out_of_memory_group_is_retried_in_halves(tmp_path, data_dir, monkeypatch):

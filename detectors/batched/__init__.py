@@ -18,15 +18,18 @@ two one-by-one fits whose inputs differ by one ulp: up to 4e-3 on MNIST Deep SAD
 1.7 after 2 + 2 epochs (``benchmarks/batched_speed.py`` prints both), up to 2e-4 relative on
 AA-BiGAN's image scores after two epochs (``tests/test_batched.py``).
 
-CPU policy. On CPU, training K experiments stacked costs more CPU time than training them one
-by one: ``vmap`` turns each convolution into a grouped one, whose backward pass is slow in
-torch's CPU kernels. ``benchmarks/batched_speed.py`` (nine Deep SAD experiments of one MNIST
-cell, 1,000 training normals, 2 + 2 epochs, torch 2.13, one thread) measured 17.5 CPU seconds
-together against 12.9 one by one (ratio 1.36, best of three rounds); two other runs gave 1.13 and
-1.53. A profile of the autoencoder step puts the cost in the grouped convolutions' backward pass
-(1.8 s against 0.66 s for the same work one by one). That is above the 1.1 the suite accepts. So the runner trains a group one by one on CPU and
-says so, unless :data:`BATCH_ON_CPU_ENV` is set to 1 (the tests use it). On CUDA a group is
-trained stacked.
+CPU policy. On CPU, what stacking costs depends on the nets. ``vmap`` turns each convolution into
+a grouped one, whose backward pass is slow in torch's CPU kernels: ``benchmarks/batched_speed.py``
+(nine Deep SAD experiments of one MNIST cell, 1,000 training normals, 2 + 2 epochs, torch 2.13,
+one thread) measured 17.5 CPU seconds together against 12.9 one by one (ratio 1.36, best of three
+rounds); two other runs gave 1.13 and 1.53. A profile of the autoencoder step puts the cost in the
+grouped convolutions' backward pass (1.8 s against 0.66 s for the same work one by one). A
+linear layer becomes one batched matrix product instead, and the small MLPs of tables are
+dominated by per-call overhead, which stacking shares: nine seeds of the cardio cell (1,003
+training rows, one thread) took 0.37 of the one-by-one CPU time for Deep SAD (20 + 20 epochs) and
+0.30 for AA-BiGAN (10 epochs at batch 64). So on CPU the runner stacks tabular groups and trains
+image groups one by one, with a note (``benchmark.runner``), unless :data:`BATCH_ON_CPU_ENV`
+is set to 1, which stacks every group (the tests use it). On CUDA every group is trained stacked.
 """
 from __future__ import annotations
 
