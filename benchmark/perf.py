@@ -24,8 +24,11 @@ exist, see :data:`REFERENCES`) and a long-format CSV, by default
 replaces a full one). ``run_benchmark.py --dry-run`` reads these files to estimate jobs that have
 no comparable stored timing (:func:`benchmark.timings.perf_estimates`).
 
-Column ``k``: how many experiments were trained together; 1 here. :func:`time_configuration`
-takes ``k`` so that batched training can be timed through the same path.
+Column ``k``: how many experiments were trained together (``--k 1,9``; default 1). With k > 1
+the detectors that can train a cell's experiments stacked (:mod:`detectors.batched`) fit k
+copies of the experiment with k seeds in one ``fit_many``; the per-epoch and scoring times are
+those of the whole group (all k), and the table adds the group's CPU time over k times the
+k = 1 figure of the same detector and stage. Detectors without ``fit_many`` are timed at k = 1 only.
 
 Timings are a script run on purpose: no test asserts a duration. Example:
 ``python -m benchmark.perf --device cpu --threads 1 --epochs 2``.
@@ -136,51 +139,61 @@ def time_configuration(detector: str, experiment: Experiment, split, arch: str, 
 
     Every parameter in :data:`EPOCH_PARAMS` the detector has is set to ``epochs``; the first epoch
     of each stage is the warm-up (kernel selection, allocator growth) and is not timed unless it is
-    the only one. Only ``k = 1`` exists today: batched training of several experiments will plug in
-    here and report its rows with its own ``k``.
+    the only one. With ``k`` > 1, ``k`` detectors (seeds ``split_seed() + i``) are fitted together
+    on the split with the class's ``fit_many``; a class without one raises ``ValueError``.
     """
-    if k != 1:
-        raise NotImplementedError("only k = 1 (one experiment per fit) can be timed so far")
     import torch
 
     from detectors import get_detector_class
+    from detectors.batched import supports_batching
     from detectors.progress import epoch_listener
 
     cls = get_detector_class(detector)
+    if k < 1 or (k > 1 and not supports_batching(cls)):
+        raise ValueError(f"{detector} cannot train {k} experiments together")
     accepted = cls().get_params()
     params: dict[str, Any] = {name: epochs for name in EPOCH_PARAMS if name in accepted}
     # What the runner would set for a job of this experiment (benchmark.jobs.run_job).
-    for name, value in (("arch", arch), ("device", device), ("random_state", experiment.split_seed())):
+    for name, value in (("arch", arch), ("device", device)):
         if name in accepted:
             params[name] = value
-    det = cls(**params)
+    seeded = "random_state" in accepted
+    dets = [cls(**params, **({"random_state": experiment.split_seed() + i} if seeded else {})) for i in range(k)]
+    det = dets[0]
     cuda = str(device).startswith("cuda") or (device == "auto" and torch.cuda.is_available())
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    marks: list[tuple[str, float, float]] = []
+    # (stage, epoch) -> when its last report came: a group reports each epoch once per experiment
+    marks: dict[tuple[str, int], tuple[float, float]] = {}
 
     def listen(stage: str, epoch: int, total: int) -> None:
         if cuda:
             torch.cuda.synchronize()
-        marks.append((stage, time.perf_counter(), time.process_time()))
+        marks[(stage, epoch)] = (time.perf_counter(), time.process_time())
 
     rss_before = _peak_rss_mib()
     wall0, cpu0 = time.perf_counter(), time.process_time()
     with epoch_listener(listen):
-        det.fit(split.X_train, split.y_train)
+        if k == 1:
+            det.fit(split.X_train, split.y_train)
+        else:
+            failures = [e for e in cls.fit_many(dets, [(split.X_train, split.y_train, None)] * k) if e is not None]
+            if failures:
+                raise failures[0]
     if cuda:
         torch.cuda.synchronize()
     fit_wall = time.perf_counter() - wall0
     wall1, cpu1 = time.perf_counter(), time.process_time()
-    det.decision_function(split.X_test)
+    for fitted in dets:
+        fitted.decision_function(split.X_test)
     score_wall, score_cpu = time.perf_counter() - wall1, time.process_time() - cpu1
     peak_rss = _peak_rss_mib()
 
     per_stage: dict[str, list[tuple[float, float]]] = {}
     previous = (wall0, cpu0)
     train_name = type(det).__name__
-    for stage, wall, cpu in marks:
+    for (stage, _), (wall, cpu) in sorted(marks.items(), key=lambda item: item[1]):
         name = det.TRAIN_STAGE if stage == train_name else stage
         per_stage.setdefault(name, []).append((wall - previous[0], cpu - previous[1]))
         previous = (wall, cpu)
@@ -223,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"epochs per stage, the first a warm-up (default {DEFAULT_EPOCHS})")
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=f"torch CPU threads (default {DEFAULT_THREADS})")
     p.add_argument("--max-train-normals", type=int, help="fewer training normals, for quick runs")
+    p.add_argument("--k", default="1", help="comma-separated numbers of experiments trained together, e.g. 1,9 "
+                                             "(K > 1: only detectors that can, see detectors.batched; default 1)")
     p.add_argument("--out", type=Path, help="CSV path (default: results/perf/perf_<device kind>[_max-train-normals-N].csv)")
     p.add_argument("--data-dir", help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
     p.add_argument("--child", help=argparse.SUPPRESS)  # internal: time this one detector, print JSON rows
@@ -237,7 +252,8 @@ def _child(args: argparse.Namespace) -> int:
 
     experiment, split, arch = load_split(args.max_train_normals, args.data_dir)
     try:
-        rows = time_configuration(args.child, experiment, split, arch, device=args.device, epochs=args.epochs)
+        rows = time_configuration(args.child, experiment, split, arch, device=args.device, epochs=args.epochs,
+                                  k=int(args.k))
     except NotApplicableError as exc:
         print(json.dumps({"not_applicable": str(exc)}))
         return 0
@@ -245,10 +261,10 @@ def _child(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_child(name: str, args: argparse.Namespace) -> list[dict[str, Any]] | str:
-    """Rows of one detector from its own process, or the reason there are none."""
+def _run_child(name: str, k: int, args: argparse.Namespace) -> list[dict[str, Any]] | str:
+    """Rows of one detector at one K from its own process, or the reason there are none."""
     cmd = [sys.executable, "-m", "benchmark.perf", "--child", name, "--device", args.device, "--epochs",
-           str(args.epochs), "--threads", str(args.threads)]
+           str(args.epochs), "--threads", str(args.threads), "--k", str(k)]
     if args.max_train_normals is not None:
         cmd += ["--max-train-normals", str(args.max_train_normals)]
     if args.data_dir:
@@ -272,7 +288,7 @@ def _run_child(name: str, args: argparse.Namespace) -> list[dict[str, Any]] | st
 def ratio_text(row: dict[str, Any]) -> tuple[str, str]:
     """The reference figure of a row's stage and the row's ratio to it ('' where none applies)."""
     ref = REFERENCES.get((row["detector"], row["stage"]))
-    if ref is None:
+    if ref is None or int(row.get("k", 1)) != 1:  # the references are one experiment's
         return "", ""
     clock = "CPU" if ref.clock == "cpu" else "wall"
     label = f"{ref.seconds_per_epoch:g} s {clock} ({ref.threads} thr, batch {ref.batch_size})"
@@ -287,6 +303,18 @@ def ratio_text(row: dict[str, Any]) -> tuple[str, str]:
     if ref.peak_rss_gib is not None and row.get("peak_rss_mib"):
         text += f", mem {row['peak_rss_mib'] / 1024 / ref.peak_rss_gib:.2f}x"
     return label, text
+
+
+def group_ratio_text(row: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
+    """A K > 1 row's epoch time over K times the K = 1 row's (same detector, stage and device):
+    CPU time on CPU, wall time on a GPU. '' for K = 1 or without that row."""
+    k = int(row["k"])
+    clock = "cpu_s_per_epoch" if row["device_kind"] == "cpu" else "wall_s_per_epoch"
+    single = [r for r in rows if int(r["k"]) == 1 and (r["detector"], r["stage"], r["device_kind"])
+              == (row["detector"], row["stage"], row["device_kind"])]
+    if k == 1 or not single or not single[0][clock]:
+        return ""
+    return f"{row[clock] / (k * single[0][clock]):.2f}x"
 
 
 def _present(value: Any) -> bool:
@@ -305,17 +333,29 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     for row in rows:
         ref, ratio = ratio_text(row)
         table.append([row["detector"], row["stage"], row["k"], fmt(row["wall_s_per_epoch"]), fmt(row["cpu_s_per_epoch"]),
-                      fmt(row["setup_wall_s"], 2), fmt(row["score_wall_s"], 2), fmt(row["peak_rss_growth_mib"], 0),
-                      fmt(row["peak_cuda_mib"], 0), ref, ratio])
-    headers = ["detector", "stage", "K", "wall s/epoch", "CPU s/epoch", "setup s", "score s", "peak RSS +MiB",
-               "peak CUDA MiB", "reference", "ratio"]
+                      group_ratio_text(row, rows), fmt(row["setup_wall_s"], 2), fmt(row["score_wall_s"], 2),
+                      fmt(row["peak_rss_growth_mib"], 0), fmt(row["peak_cuda_mib"], 0), ref, ratio])
+    headers = ["detector", "stage", "K", "wall s/epoch", "CPU s/epoch", "vs K x (K=1)", "setup s", "score s",
+               "peak RSS +MiB", "peak CUDA MiB", "reference", "ratio"]
     return tabulate(table, headers=headers, tablefmt="github")
+
+
+def _parse_ks(text: str) -> list[int] | None:
+    """``--k`` as a list of distinct K values in the order given, or None when one is not a whole number >= 1."""
+    try:
+        ks = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        return None
+    return list(dict.fromkeys(ks)) if ks and min(ks) >= 1 else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.epochs < 1 or args.threads < 1 or (args.max_train_normals is not None and args.max_train_normals < 1):
-        print("error: --epochs, --threads and --max-train-normals must be at least 1", file=sys.stderr)
+    ks = _parse_ks(args.k)
+    if args.epochs < 1 or args.threads < 1 or (args.max_train_normals is not None and args.max_train_normals < 1) \
+            or ks is None:
+        print("error: --epochs, --threads, --max-train-normals and every --k must be whole numbers of at least 1",
+              file=sys.stderr)
         return 2
     if args.child:
         return _child(args)
@@ -345,13 +385,20 @@ def main(argv: Sequence[str] | None = None) -> int:
           + f"; device {args.device}, {args.threads} thread(s), {args.epochs} epoch(s) per stage", flush=True)
     rows: list[dict[str, Any]] = []
     start = time.perf_counter()
+    from detectors import get_detector_class
+    from detectors.batched import supports_batching
+
     for name in names:
-        result = _run_child(name, args)
-        if isinstance(result, str):
-            print(f"  {name}: {result}", file=sys.stderr, flush=True)
-            continue
-        rows += result
-        print(f"  {name}: done ({time.perf_counter() - start:.0f} s so far)", flush=True)
+        for k in ks:
+            if k > 1 and not supports_batching(get_detector_class(name)):
+                print(f"  {name}: K = {k} skipped (no fit_many: trained one experiment at a time)", flush=True)
+                continue
+            result = _run_child(name, k, args)
+            if isinstance(result, str):
+                print(f"  {name} (K = {k}): {result}", file=sys.stderr, flush=True)
+                continue
+            rows += result
+            print(f"  {name} (K = {k}): done ({time.perf_counter() - start:.0f} s so far)", flush=True)
     if not rows:
         print("error: no detector could be timed", file=sys.stderr)
         return 1

@@ -36,9 +36,32 @@ def test_only_torch_detectors_are_timed_and_unknown_names_are_refused(capsys):
     assert "not a registered torch detector: ssad-raw" in capsys.readouterr().err
 
 
-def test_k_other_than_one_is_not_timed_yet():
-    with pytest.raises(NotImplementedError, match="k = 1"):
-        perf.time_configuration("deep-sad", perf.PERF_EXPERIMENT, None, "mnist", device="cpu", epochs=1, k=2)
+def test_k_experiments_together_give_group_rows_and_a_ratio(tmp_path, data_dir, capsys):
+    """--k 1,2: Deep SAD's rows at K = 1 and K = 2 (one fit_many of two seeds), the K = 2 epoch
+    compared with twice the K = 1 one; a detector without fit_many is timed at K = 1 only."""
+    out = tmp_path / "perf.csv"
+    code = perf.main(["--max-train-normals", "200", "--epochs", "2", "--detectors", "deep-sad,supervised", "--k", "1,2",
+                      "--out", str(out), "--data-dir", str(data_dir)])
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert sorted(zip(frame["detector"], frame["k"], frame["stage"])) == [
+        ("deep-sad", 1, "autoencoder"), ("deep-sad", 1, "train"), ("deep-sad", 2, "autoencoder"), ("deep-sad", 2, "train"),
+        ("supervised", 1, "train")]
+    assert (frame["epochs_run"] == 2).all() and (frame["cpu_s_per_epoch"] > 0).all()
+    text = capsys.readouterr().out
+    assert "supervised: K = 2 skipped" in text
+    rows = frame.to_dict("records")
+    two = next(r for r in rows if r["k"] == 2 and r["stage"] == "train")
+    one = next(r for r in rows if r["k"] == 1 and r["stage"] == "train")
+    assert perf.group_ratio_text(two, rows) == f"{two['cpu_s_per_epoch'] / (2 * one['cpu_s_per_epoch']):.2f}x"
+    assert perf.group_ratio_text(one, rows) == "" and perf.ratio_text(two) == ("", "")
+
+
+def test_k_needs_a_detector_that_trains_groups_and_whole_numbers(capsys):
+    with pytest.raises(ValueError, match="cannot train 2 experiments together"):
+        perf.time_configuration("supervised", perf.PERF_EXPERIMENT, None, "mnist", device="cpu", epochs=1, k=2)
+    assert perf.main(["--k", "1,0"]) == 2 and perf.main(["--k", "x"]) == 2
+    assert "every --k" in capsys.readouterr().err
 
 
 def test_ratios_only_where_the_reference_setting_applies():
