@@ -167,8 +167,8 @@ def _alone_on(device: str, batch_experiments: int, jobs: list[Job]) -> Callable[
 
     if any(alone(job) for job in jobs):
         print(f"note: --batch-experiments {batch_experiments}: on CPU the jobs of an image cell are trained one by "
-              f"one (stacked convolutions measured 1.1 to 1.5 times their CPU time; tabular cells are stacked: "
-              f"0.3 to 0.4 times, see benchmarks/batched_speed.py); set {BATCH_ON_CPU_ENV}=1 to stack them anyway",
+              f"one (stacked convolutions measured 1.1 to 2.8 times their CPU time; tabular cells are stacked: "
+              f"0.3 to 0.5 times, see benchmarks/batched_speed.py); set {BATCH_ON_CPU_ENV}=1 to stack them anyway",
               file=sys.stderr)
     return alone
 
