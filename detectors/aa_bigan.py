@@ -170,6 +170,12 @@ def anomaly_batch_size(gamma_l: float, arch: str, batch_size: int, n_anomalies: 
     return int(min(max(size, MIN_ANOMALY_BATCH), n_anomalies)) if n_anomalies >= MIN_ANOMALY_BATCH else MIN_ANOMALY_BATCH
 
 
+def _design(arch: str) -> dict:
+    """The defaults that parameters left at None take beyond the public code's: the tabular
+    design on tables, none on images."""
+    return {} if arch in IMAGE_ARCHS else TABULAR_DESIGN
+
+
 def _total(terms: dict[str, torch.Tensor], names: tuple[str, ...]) -> torch.Tensor:
     """The sum of the named terms that are present (the anomaly terms exist only with x-)."""
     return sum(terms[name] for name in names if name in terms)
@@ -338,7 +344,7 @@ class AABiGAN(TorchDetector):
             raise ValueError(f"AABiGAN needs at least {MIN_BATCH} unlabelled (normal) samples; got {n_pos}")
         self.gamma_l_ = n_neg / (n_pos + n_neg)
         self.supervised_ = n_neg > 0
-        design = TABULAR_DESIGN if self.arch_ not in IMAGE_ARCHS else {}
+        design = _design(self.arch_)
         batch = self.batch_size if self.batch_size is not None else design.get("batch_size", REFERENCE_BATCH)
         self.n_evaluations_ = self.n_evaluations if self.n_evaluations is not None else design.get("n_evaluations")
         self.batch_normal_ = int(min(batch, n_pos))
@@ -483,12 +489,11 @@ class AABiGAN(TorchDetector):
         backward passes of G's and E's losses, which both had to go through D_xx's reconstruction
         pair (``tests/test_aa_bigan.py`` checks the applied gradients against those losses).
         """
-        cut = batch._replace(**{name: getattr(batch, name).detach().requires_grad_()
-                                for name in CUT_OUTPUTS if getattr(batch, name) is not None})
+        outputs = [name for name in CUT_OUTPUTS if getattr(batch, name) is not None]
+        cut = batch._replace(**{name: getattr(batch, name).detach().requires_grad_() for name in outputs})
         with self._autocast():
             terms = self._ge_terms(cut)
         ge = self._ge_losses(terms)
-        outputs = [name for name in CUT_OUTPUTS if getattr(cut, name) is not None]
         grads = dict(zip(outputs, torch.autograd.grad(_total(terms, TERMS), [getattr(cut, n) for n in outputs])))
         torch.autograd.backward([batch.gz, batch.rec], [grads["gz"], grads["rec"]],
                                 inputs=list(self.generator_.parameters()), retain_graph=True)
@@ -514,9 +519,7 @@ class AABiGAN(TorchDetector):
             raise ValueError(f"give epochs or iterations, not both (epochs={self.epochs}, iterations={self.iterations})")
         if self.iterations is not None:
             return int(self.iterations)
-        if self.epochs is None and arch not in IMAGE_ARCHS:
-            return TABULAR_DESIGN["iterations"]
-        return None
+        return _design(arch).get("iterations") if self.epochs is None else None
 
     def epoch_plan(self, arch: str) -> dict[str, int]:
         if self._step_budget(arch) is not None:
