@@ -20,6 +20,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from detectors import NotApplicableError, available_detectors, get_detector_class
+from detectors.base import tie_safe_threshold
 
 BUILTIN = [name for name in available_detectors() if not name.startswith("toy-")]
 AUROC_FLOOR = 0.8
@@ -108,6 +109,30 @@ def test_fitted_attributes_and_labels(name):
     assert 0 < detector.labels_.sum() < len(detector.labels_)
     assert set(np.unique(detector.predict(toy_task()[2]))) <= {0, 1}
     assert detector.predict_proba(toy_task()[2]).shape == (200, 2)
+
+
+def test_training_scores_are_those_of_the_fitted_model_whenever_read(name):
+    """Read after the test set was scored, they equal scoring the training set now (fit does not score it)."""
+    detector, _, _ = fitted(name)
+    X_train = toy_task()[0]
+    np.testing.assert_allclose(detector.decision_scores_, detector.decision_function(X_train), rtol=1e-6, atol=1e-9)
+    assert detector.threshold_ == tie_safe_threshold(detector.decision_scores_, detector.contamination)
+
+
+def test_fit_leaves_the_training_set_unscored_until_read(monkeypatch):
+    """The cost PyOD's contract adds to every fit (scoring the whole training set) is paid only on demand, once."""
+    cls = get_detector_class("pyod-iforest")
+    scored_rows: list[int] = []
+    original = cls._score
+    monkeypatch.setattr(cls, "_score", lambda self, X: scored_rows.append(len(X)) or original(self, X))
+    X_train, y_train, X_test, _ = toy_task()
+    detector = make("pyod-iforest").fit(X_train, y_train)
+    detector.decision_function(X_test)
+    assert scored_rows == [len(X_test)]
+    assert detector.labels_.shape == (len(X_train),) and detector.decision_scores_.shape == (len(X_train),)
+    assert scored_rows == [len(X_test), len(X_train)]  # scored once, on the first read
+    detector.fit(X_test, np.zeros(len(X_test)))  # a new fit forgets the old training scores
+    assert detector.decision_scores_.shape == (len(X_test),)
 
 
 def test_same_seed_same_scores(name):
