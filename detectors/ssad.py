@@ -27,7 +27,8 @@ Size: the exact solve holds dense n x n kernels, which is fine for an image clas
 points, 1.6 GB peak) but not for ODDS shuttle (about 29,000 training points). Above
 ``DENSE_LIMIT`` points ``fit`` refuses with a message rather than exhausting memory;
 ``max_train=N`` solves on a seeded subsample of N unlabelled points (every collected anomaly is
-kept), recorded in ``fit_info_`` and, as a parameter, in the results row. ``ssad-hybrid`` also
+kept unless ``max_collected=M`` keeps a seeded M of them), recorded in ``fit_info_`` and, as
+parameters, in the results row (:mod:`.subsample`). ``ssad-hybrid`` also
 holds the whole training set on the device as one float32 tensor while its autoencoder trains.
 
 Scores are float64, but the hybrid's codes come from a float32 network: a point whose score lies
@@ -48,6 +49,7 @@ from .base import SemiSupervisedDetector
 from .kernel_qp import SUPPORT_TOL, solve_ssad_dual
 from .params import Interval, IsBool, IsNone, Options
 from .registry import register
+from .subsample import limit_unlabelled
 from .torch_base import TorchDetector
 from .torch_utils import batched_inference, resolve_device, seed_from, to_tensor
 
@@ -161,19 +163,17 @@ class _SSADBase(SemiSupervisedDetector):
             self.fit_info_["eval_auroc_by_gamma"] = aurocs
 
     def _limit_size(self, Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        unlabelled = np.flatnonzero(y == 0)
-        if self.max_train is not None and len(unlabelled) > self.max_train:
-            rng = np.random.default_rng(seed_from(self.random_state))
-            keep = np.sort(np.concatenate([rng.choice(unlabelled, self.max_train, replace=False), np.flatnonzero(y == 1)]))
-            self.fit_info_["subsampled_from"] = len(y)
-            return Z[keep], y[keep]
-        if len(y) > DENSE_LIMIT:
-            gigabytes = len(y) ** 2 * 8 / 2**30
+        Z_kept, y_kept, subsampled_from = limit_unlabelled(Z, y, self.max_train, seed_from(self.random_state),
+                                                           self.max_collected)
+        if subsampled_from is not None:
+            self.fit_info_["subsampled_from"] = subsampled_from
+        if len(y_kept) > DENSE_LIMIT:
+            gigabytes = len(y_kept) ** 2 * 8 / 2**30
             raise ValueError(
-                f"{type(self).__name__} solves its dual exactly on dense {len(y)} x {len(y)} kernels "
-                f"({gigabytes:.1f} GB each); set max_train=N (e.g. 10000) to solve it on a seeded subsample "
-                "of N unlabelled points")
-        return Z, y
+                f"{type(self).__name__} solves its dual exactly on dense {len(y_kept)} x {len(y_kept)} kernels "
+                f"({gigabytes:.1f} GB each); set max_train=N (e.g. 10000) and/or max_collected=M to solve it on a "
+                "seeded subsample of N unlabelled points and M collected anomalies")
+        return Z_kept, y_kept
 
     def _decision(self, Z: np.ndarray, model: dict) -> np.ndarray:
         """Squared distance to the centre minus R^2; K(x, x) = 1 for the RBF kernel."""
@@ -198,21 +198,22 @@ class SSADRaw(_SSADBase):
 
     Parameters: ``gamma`` (None = select, see the module docstring), ``gammas`` (the grid),
     ``C1`` (box of unlabelled samples), ``C2`` (box of labelled anomalies), ``kappa`` (weight of
-    the labelled margin), ``max_train`` and ``random_state`` (size limit, see the module
-    docstring), ``verbose``, ``contamination``.
+    the labelled margin), ``max_train``, ``max_collected`` and ``random_state`` (size limits, see
+    the module docstring), ``verbose``, ``contamination``.
     """
 
     test_params: ClassVar[dict] = {}
 
     def __init__(self, *, gamma: float | None = None, gammas: Sequence[float] = DEFAULT_GAMMAS, C1: float = 1.0,
-                 C2: float = 1.0, kappa: float = 1.0, max_train: int | None = None, random_state: int | None = None,
-                 verbose: bool = False, contamination: float = 0.1):
+                 C2: float = 1.0, kappa: float = 1.0, max_train: int | None = None, max_collected: int | None = None,
+                 random_state: int | None = None, verbose: bool = False, contamination: float = 0.1):
         self.gamma = gamma
         self.gammas = gammas
         self.C1 = C1
         self.C2 = C2
         self.kappa = kappa
         self.max_train = max_train
+        self.max_collected = max_collected
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination
@@ -241,7 +242,8 @@ class SSADHybrid(_SSADBase):
     } | {"ae_loss": [Options(AE_LOSS_REDUCTIONS)]}
 
     def __init__(self, *, gamma: float | None = None, gammas: Sequence[float] = DEFAULT_GAMMAS, C1: float = 1.0,
-                 C2: float = 1.0, kappa: float = 1.0, max_train: int | None = None, epochs: int = AE_EPOCHS, lr: float = AE_LR,
+                 C2: float = 1.0, kappa: float = 1.0, max_train: int | None = None, max_collected: int | None = None,
+                 epochs: int = AE_EPOCHS, lr: float = AE_LR,
                  weight_decay: float = AE_WEIGHT_DECAY, batch_size: int = AE_BATCH_SIZE, ae_loss: str = "mean",
                  arch: str = "auto",
                  device: str = "auto", random_state: int | None = None, verbose: bool = False,
@@ -252,6 +254,7 @@ class SSADHybrid(_SSADBase):
         self.C2 = C2
         self.kappa = kappa
         self.max_train = max_train
+        self.max_collected = max_collected
         self.epochs = epochs
         self.lr = lr
         self.weight_decay = weight_decay

@@ -18,7 +18,7 @@ What was checked in PyOD 3.6.7 and what this adapter does about it:
 - ``n_jobs`` defaults to 1 (one job = one core, as everywhere in the suite).
 - The bank's kNN, LOF and OCSVM members compare every point with every training point: on the
   largest tables the suite sets ``max_train`` (a seeded subsample of the unlabelled rows; every
-  collected anomaly kept, see :mod:`.subsample`).
+  collected anomaly kept unless ``max_collected`` caps them too, see :mod:`.subsample`).
 - XGBoost returns float32 probabilities: confident test samples can tie (at 0 or 1).
 """
 from __future__ import annotations
@@ -49,12 +49,14 @@ class XGBOD(SemiSupervisedDetector):
         "params": [_DictOrNone()],
         "random_state": [Interval(numbers.Integral, 0, None), IsNone()],
         "max_train": [Interval(numbers.Integral, 1, None), IsNone()],
+        "max_collected": [Interval(numbers.Integral, 1, None), IsNone()],
     }
 
-    def __init__(self, *, params: dict | None = None, max_train: int | None = None, random_state: int | None = None,
-                 contamination: float = 0.1):
+    def __init__(self, *, params: dict | None = None, max_train: int | None = None, max_collected: int | None = None,
+                 random_state: int | None = None, contamination: float = 0.1):
         self.params = params
         self.max_train = max_train
+        self.max_collected = max_collected
         self.random_state = random_state
         self.contamination = contamination
 
@@ -62,7 +64,8 @@ class XGBOD(SemiSupervisedDetector):
         from pyod.models.xgbod import XGBOD as PyODXGBOD
 
         self.seed_ = seed_from(self.random_state)
-        Xf, yf, subsampled_from = limit_unlabelled(X.reshape(len(X), -1), y, self.max_train, self.seed_)
+        Xf, yf, subsampled_from = limit_unlabelled(X.reshape(len(X), -1), y, self.max_train, self.seed_,
+                                                   self.max_collected)
         if subsampled_from is not None:
             self.fit_info_["subsampled_from"] = subsampled_from
         kwargs = {"n_jobs": 1, **(self.params or {}), "random_state": self.seed_ % XGBOOST_SEED_LIMIT}

@@ -103,7 +103,9 @@ def test_suite_runs_the_tabular_protocol_over_every_set():
     experiments = build_experiments(suite, {})
     assert len(experiments) == 43 * 2 * 5
     assert {e.normal_class for e in experiments} == {-1}
-    assert suite.detector_params["ssad-raw"]["max_train"] == ADBENCH_MAX_TRAIN
+    assert suite.detector_params["pyod-kde"]["max_train"] == ADBENCH_MAX_TRAIN
+    # SSAD and XGBOD also cap the collected anomalies (donors collects 18,000 at γl .05).
+    assert all(suite.detector_params[name]["max_collected"] for name in ("ssad-raw", "ssad-hybrid", "xgbod"))
 
 
 def test_too_few_training_outliers_is_infeasible(data_dir):

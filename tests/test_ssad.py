@@ -124,3 +124,18 @@ def test_size_limit_refuses_or_subsamples(monkeypatch):
     assert det.fit_info_["subsampled_from"] == 60
     again = ssad.SSADRaw(max_train=30, random_state=0).fit(X, y)
     np.testing.assert_array_equal(det.decision_scores_, again.decision_scores_)
+
+
+def test_collected_anomalies_alone_can_exceed_the_limit_and_max_collected_caps_them(monkeypatch):
+    """ADBench's donors collects 18,000 anomalies at γl .05: max_train alone cannot bound the solve."""
+    import detectors.ssad as ssad
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3)).astype(np.float32)
+    y = np.r_[np.zeros(40), np.ones(60)].astype(np.int64)
+    monkeypatch.setattr(ssad, "DENSE_LIMIT", 50)
+    with pytest.raises(ValueError, match="max_collected"):
+        ssad.SSADRaw(max_train=20, random_state=0).fit(X, y)
+    det = ssad.SSADRaw(max_train=20, max_collected=10, random_state=0).fit(X, y)
+    assert det.fit_info_["subsampled_from"] == 100
+    assert np.isfinite(det.decision_function(X)).all() and np.ptp(det.decision_function(X)) > 0

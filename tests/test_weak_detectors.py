@@ -198,3 +198,10 @@ def test_xgbod_subsample_keeps_every_collected_anomaly():
     assert det.fit_info_["subsampled_from"] == len(X)
     assert det.model_.X_train_new_.shape[0] == 100 + int(y.sum())
     assert np.isfinite(det.decision_function(X_test)).all()
+
+
+def test_xgbod_max_collected_caps_the_collected_anomalies():
+    X, y, X_test, y_test = easy_task(0)
+    capped = XGBOD(params={"n_estimators": 10}, max_train=100, max_collected=5, random_state=0).fit(X, y)
+    assert capped.model_.X_train_new_.shape[0] == 100 + 5
+    assert roc_auc_score(y_test, capped.decision_function(X_test)) > 0.8
