@@ -17,24 +17,31 @@ from __future__ import annotations
 import numpy as np
 
 
-def limit_unlabelled(X: np.ndarray, y: np.ndarray, max_train: int | None, seed: int,
-                     max_collected: int | None = None) -> tuple[np.ndarray, np.ndarray, int | None]:
-    """``(X, y, None)`` when nothing is cut, else the subsample and the original size.
+def kept_rows(y: np.ndarray, max_train: int | None, seed: int, max_collected: int | None = None) -> np.ndarray | None:
+    """Indices of the rows to keep, in their original order, or ``None`` when nothing is cut.
 
     Keeps ``max_train`` of the rows with ``y == 0`` and ``max_collected`` of the rows with
-    ``y == 1`` (``None``: all of that kind), in their original order, drawn with
-    ``numpy.random.default_rng(seed)`` (the unlabelled rows first, so a cap on the collected
-    anomalies leaves the unlabelled draw as it was without one).
+    ``y == 1`` (``None``: all of that kind), drawn with ``numpy.random.default_rng(seed)`` (the
+    unlabelled rows first, so a cap on the collected anomalies leaves the unlabelled draw as it
+    was without one).
     """
     unlabelled, collected = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
     cut_unlabelled = max_train is not None and len(unlabelled) > max_train
     cut_collected = max_collected is not None and len(collected) > max_collected
     if not (cut_unlabelled or cut_collected):
-        return X, y, None
+        return None
     rng = np.random.default_rng(seed)
     if cut_unlabelled:
         unlabelled = rng.choice(unlabelled, int(max_train), replace=False)
     if cut_collected:
         collected = rng.choice(collected, int(max_collected), replace=False)
-    keep = np.sort(np.concatenate([unlabelled, collected]))
+    return np.sort(np.concatenate([unlabelled, collected]))
+
+
+def limit_unlabelled(X: np.ndarray, y: np.ndarray, max_train: int | None, seed: int,
+                     max_collected: int | None = None) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """``(X, y, None)`` when nothing is cut, else the rows of :func:`kept_rows` and the original size."""
+    keep = kept_rows(y, max_train, seed, max_collected)
+    if keep is None:
+        return X, y, None
     return X[keep], y[keep], len(y)

@@ -82,3 +82,14 @@ def test_same_seed_same_scores_other_seed_other_scores():
     c = AAD(**AAD.test_params, random_state=6).fit(X, y).decision_function(X_test)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
+
+
+def test_max_collected_limits_the_update_to_a_seeded_subsample_of_the_anomalies():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (300, 4)), rng.normal(4, 1, (60, 4))])
+    y = np.r_[np.zeros(300), np.ones(60)].astype(int)
+    capped = AAD(n_estimators=25, max_collected=10, random_state=0).fit(X, y)
+    assert capped.fit_info_["collected_used"] == 10 and capped.fit_info_["n_updates"] == 10
+    again = AAD(n_estimators=25, max_collected=10, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(capped.w_, again.w_)
+    assert "collected_used" not in AAD(n_estimators=25, max_collected=60, random_state=0).fit(X, y).fit_info_
