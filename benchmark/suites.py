@@ -76,6 +76,7 @@ ADBENCH_DETECTOR_PARAMS: dict[str, dict[str, Any]] = {
     "ssad-raw": {"max_train": 500, "max_collected": 100},
     "ssad-hybrid": {"max_train": 500, "max_collected": 100},
 }
+
 SUITES: dict[str, Suite] = {
     s.name: s
     for s in (

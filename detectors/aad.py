@@ -143,9 +143,8 @@ class AAD(SemiSupervisedDetector):
         w = w_unif
         # The forest grows on every row; only the weight update is limited to max_collected anomalies.
         kept = kept_rows(y, None, seed_from(self.random_state), self.max_collected)
-        anomalies = np.flatnonzero(y == 1) if kept is None else kept  # kept: every unlabelled row, M anomalies
+        anomalies = np.flatnonzero(y == 1) if kept is None else kept[y[kept] == 1]
         if kept is not None:
-            anomalies = anomalies[y[anomalies] == 1]
             self.fit_info_["collected_used"] = len(anomalies)
         n_updates = min(int(self.max_updates), len(anomalies))
         hinge_history = []

@@ -38,7 +38,7 @@ import numpy as np
 from .base import SemiSupervisedDetector
 from .params import Interval, IsNone
 from .registry import register
-from .subsample import limit_unlabelled
+from .subsample import limit_training_rows
 from .torch_utils import seed_from
 
 
@@ -129,7 +129,7 @@ class PyODDetector(SemiSupervisedDetector):
     def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:
         self.seed_ = seed_from(self.random_state)
         # Labels are ignored, so every row counts as unlabelled for the subsample.
-        Xf, _, subsampled_from = limit_unlabelled(X.reshape(len(X), -1), np.zeros(len(X)), self.max_train, self.seed_)
+        Xf, _, subsampled_from = limit_training_rows(X.reshape(len(X), -1), np.zeros(len(X)), self.max_train, self.seed_)
         if subsampled_from is not None:
             self.fit_info_["subsampled_from"] = subsampled_from
         klass = _load_class(self.pyod_class_path)

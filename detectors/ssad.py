@@ -49,7 +49,7 @@ from .base import SemiSupervisedDetector
 from .kernel_qp import SUPPORT_TOL, solve_ssad_dual
 from .params import Interval, IsBool, IsNone, Options
 from .registry import register
-from .subsample import limit_unlabelled
+from .subsample import limit_training_rows
 from .torch_base import TorchDetector
 from .torch_utils import batched_inference, resolve_device, seed_from, to_tensor
 
@@ -163,7 +163,7 @@ class _SSADBase(SemiSupervisedDetector):
             self.fit_info_["eval_auroc_by_gamma"] = aurocs
 
     def _limit_size(self, Z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        Z_kept, y_kept, subsampled_from = limit_unlabelled(Z, y, self.max_train, seed_from(self.random_state),
+        Z_kept, y_kept, subsampled_from = limit_training_rows(Z, y, self.max_train, seed_from(self.random_state),
                                                            self.max_collected)
         if subsampled_from is not None:
             self.fit_info_["subsampled_from"] = subsampled_from

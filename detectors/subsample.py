@@ -9,8 +9,8 @@ subsampled from goes into ``fit_info_``, and ``max_train`` itself into the resul
 
 Collected anomalies are not always few: at γl .05, ADBench's donors has 18,000 of them, campaign
 and shuttle more than 1,000. For the detectors whose cost grows with every training row whatever
-its label (SSAD's dual, XGBOD's bank), ``max_collected=M`` also keeps a seeded M of them; ``None``
-keeps all, as before.
+its label (SSAD's dual, XGBOD's bank) or with their number squared (AAD's weight update),
+``max_collected=M`` also keeps a seeded M of them; ``None`` keeps all, as before.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def kept_rows(y: np.ndarray, max_train: int | None, seed: int, max_collected: in
     return np.sort(np.concatenate([unlabelled, collected]))
 
 
-def limit_unlabelled(X: np.ndarray, y: np.ndarray, max_train: int | None, seed: int,
+def limit_training_rows(X: np.ndarray, y: np.ndarray, max_train: int | None, seed: int,
                      max_collected: int | None = None) -> tuple[np.ndarray, np.ndarray, int | None]:
     """``(X, y, None)`` when nothing is cut, else the rows of :func:`kept_rows` and the original size."""
     keep = kept_rows(y, max_train, seed, max_collected)

@@ -33,7 +33,7 @@ from .base import SemiSupervisedDetector
 from .params import Interval, IsNone
 from .pyod_adapter import _DictOrNone, isolated_global_rngs
 from .registry import register
-from .subsample import limit_unlabelled
+from .subsample import limit_training_rows
 from .torch_utils import seed_from
 
 XGBOOST_SEED_LIMIT = 2**31 - 1  # XGBoost's seed is a 32-bit signed integer
@@ -64,7 +64,7 @@ class XGBOD(SemiSupervisedDetector):
         from pyod.models.xgbod import XGBOD as PyODXGBOD
 
         self.seed_ = seed_from(self.random_state)
-        Xf, yf, subsampled_from = limit_unlabelled(X.reshape(len(X), -1), y, self.max_train, self.seed_,
+        Xf, yf, subsampled_from = limit_training_rows(X.reshape(len(X), -1), y, self.max_train, self.seed_,
                                                    self.max_collected)
         if subsampled_from is not None:
             self.fit_info_["subsampled_from"] = subsampled_from
