@@ -28,8 +28,8 @@ points, 1.6 GB peak) but not for ODDS shuttle (about 29,000 training points). Ab
 ``DENSE_LIMIT`` points ``fit`` refuses with a message rather than exhausting memory;
 ``max_train=N`` solves on a seeded subsample of N unlabelled points (every collected anomaly is
 kept unless ``max_collected=M`` keeps a seeded M of them), recorded in ``fit_info_`` and, as
-parameters, in the results row (:mod:`.subsample`). ``ssad-hybrid`` also
-holds the whole training set on the device as one float32 tensor while its autoencoder trains.
+parameters, in the results row (:mod:`.subsample`). ``ssad-hybrid`` also holds the whole
+training set on the device as one float32 tensor while its autoencoder trains.
 
 Scores are float64, but the hybrid's codes come from a float32 network: a point whose score lies
 within about 1e-6 of ``threshold_`` can change label between a batch and a subset of it (its

@@ -28,9 +28,10 @@ linear layer becomes one batched matrix product instead, and the small MLPs of t
 dominated by per-call overhead, which stacking shares: nine seeds of the cardio cell (1,003
 training rows, one thread) took 0.36-0.37 of the one-by-one CPU time for Deep SAD (20 + 20 epochs)
 and 0.30-0.52 for AA-BiGAN (10 epochs at batch 64), two runs each. ``python -m benchmark.perf
---k 1,9`` on the full MNIST experiment: 1.84 (autoencoder) and 2.80 (training) for Deep SAD. So on CPU the runner stacks tabular groups and trains
-image groups one by one, with a note (``benchmark.runner``), unless :data:`BATCH_ON_CPU_ENV`
-is set to 1, which stacks every group (the tests use it). On CUDA every group is trained stacked.
+--k 1,9`` on the full MNIST experiment: 1.84 (autoencoder) and 2.80 (training) for Deep SAD. So
+on CPU the runner stacks tabular groups and trains image groups one by one, with a note
+(``benchmark.runner``), unless :data:`BATCH_ON_CPU_ENV` is set to 1, which stacks every group
+(the tests use it). On CUDA every group is trained stacked.
 """
 from __future__ import annotations
 
