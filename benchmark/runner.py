@@ -7,8 +7,7 @@ A task is one job, or, with ``batch_experiments=K``, a group of at most K pendin
 cell (same detector, parameters, selection, dataset, γl, γp, k_l and subsampling) that the
 detector trains as one model (its ``fit_many``, see :mod:`detectors.batched`). Resume stays per
 job: only pending jobs are grouped, and every job gets its own row. Detectors without
-``fit_many`` run one by one. On CPU only tabular groups (MLP nets) are stacked; image groups run
-one by one, with a note (see the CPU policy in :mod:`detectors.batched`). ``workers_per_gpu=N`` runs N tasks per GPU at a time
+``fit_many`` run one by one. ``workers_per_gpu=N`` runs N tasks per GPU at a time
 (:mod:`benchmark.devices`).
 """
 from __future__ import annotations
@@ -17,7 +16,7 @@ import contextlib
 import sys
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
 from joblib import Parallel, delayed
 
@@ -84,7 +83,7 @@ def run_jobs(jobs: list[Job], store: ResultsStore, *, data_dir: str | None, devi
     if summary.skipped:
         print(f"resuming: {summary.skipped} stored, skipping; {len(pending)} of {len(jobs)} jobs to run",
               file=sys.stderr)
-    groups = group_jobs(pending, max(batch_experiments, 1), alone=_alone_on(device, batch_experiments, pending))
+    groups = group_jobs(pending, max(batch_experiments, 1))
     costs = expected_costs(pending, device, stored_timings(rows))
     bar = JobBar(pending, costs, enabled=progress)
     run_id = uuid.uuid4().hex
@@ -125,10 +124,11 @@ def batch_key(job: Job) -> tuple:
             e.max_train_normals, e.max_test)
 
 
-def group_jobs(jobs: list[Job], size: int, alone: Callable[[Job], bool] | None = None) -> list[list[Job]]:
+def group_jobs(jobs: list[Job], size: int) -> list[list[Job]]:
     """Tasks: groups of at most ``size`` jobs with one :func:`batch_key` whose detector can train
-    them together, in the order of their first job; every other job (and every job ``alone``
-    says so of) alone."""
+    them together, in the order of their first job; every other job alone. On every device: how
+    a group runs its copies there (``vmap`` or one after another) is the stack's choice,
+    :func:`detectors.batched.stacked.choose_strategy`."""
     from detectors import get_detector_class
     from detectors.batched import supports_batching
 
@@ -141,7 +141,7 @@ def group_jobs(jobs: list[Job], size: int, alone: Callable[[Job], bool] | None =
     groups: list[list[Job]] = []
     open_group: dict[tuple, list[Job]] = {}
     for job in jobs:
-        if size <= 1 or not batchable(job.detector) or (alone is not None and alone(job)):
+        if size <= 1 or not batchable(job.detector):
             groups.append([job])
             continue
         key = batch_key(job)
@@ -151,26 +151,6 @@ def group_jobs(jobs: list[Job], size: int, alone: Callable[[Job], bool] | None =
             groups.append(group)
         group.append(job)
     return groups
-
-
-def _alone_on(device: str, batch_experiments: int, jobs: list[Job]) -> Callable[[Job], bool] | None:
-    """On CPU, image jobs are trained one by one (stacked convolutions cost more CPU time there;
-    tabular MLPs stacked cost less), with a note; elsewhere, or when stacking on CPU is forced, None."""
-    from detectors.batched import BATCH_ON_CPU_ENV, batch_on_cpu
-
-    on_cpu = device == "cpu" or (device == "auto" and visible_gpus() == 0)
-    if batch_experiments <= 1 or not on_cpu or batch_on_cpu():
-        return None
-
-    def alone(job: Job) -> bool:
-        return job.experiment.normal_class >= 0  # an image experiment (tables have normal class -1)
-
-    if any(alone(job) for job in jobs):
-        print(f"note: --batch-experiments {batch_experiments}: on CPU the jobs of an image cell are trained one by "
-              f"one (stacked convolutions measured 1.1 to 2.8 times their CPU time; tabular cells are stacked: "
-              f"0.3 to 0.5 times, see benchmarks/batched_speed.py); set {BATCH_ON_CPU_ENV}=1 to stack them anyway",
-              file=sys.stderr)
-    return alone
 
 
 def _gpu_workers(workers_per_gpu: int, device: str, run_id: str) -> tuple[int, tuple[str, int, int] | None]:

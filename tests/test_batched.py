@@ -3,7 +3,8 @@
 Tolerance: on the MLP path the stacked computation happens to be bitwise equal on CPU; on the
 convolutional path ``vmap`` runs each convolution as one grouped convolution, whose sums are
 ordered differently, and after a few epochs scores differ by about 1e-6 relative (measured:
-at most 1.3e-6). ``rtol=1e-4, atol=1e-5`` leaves room for other BLAS builds while any shared
+at most 1.3e-6). The image tests run both ways of running the copies (``vmap`` and the loop,
+:func:`detectors.batched.stacked.choose_strategy`). ``rtol=1e-4, atol=1e-5`` leaves room for other BLAS builds while any shared
 random stream or BatchNorm statistic moves scores by far more (checked by breaking each once).
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 import torch
 
 from detectors.batched import check_group, supports_batching
-from detectors.batched.stacked import StackedAdam
+from detectors.batched.stacked import STRATEGY_ENV, StackedAdam, StackedModules, choose_strategy
 from detectors.deep_sad import DeepSAD
 from detectors.errors import DivergenceError
 
@@ -78,9 +79,11 @@ def test_tabular_group_of_unequal_sizes_matches_one_by_one():
     assert np.ptp([t.decision_function(X_test)[0] for t in together]) > 1e-3
 
 
-def test_mnist_sized_group_matches_one_by_one_with_validation_selection():
+@pytest.mark.parametrize("strategy", ["vmap", "loop"])
+def test_mnist_sized_group_matches_one_by_one_with_validation_selection(strategy, monkeypatch):
     """The LeNet path (convolutions, 2-D BatchNorm, transposed convolutions in the decoder), with
     an eval_set and per-epoch selection as the validation-selection policies use it."""
+    monkeypatch.setenv(STRATEGY_ENV, strategy)
     rng = np.random.default_rng(1)
     data = []
     for n in (64, 80, 64):
@@ -144,6 +147,58 @@ def test_stacked_adam_moves_only_the_experiments_that_step():
     assert optim.steps[0].tolist() == [3, 2, 4]
 
 
+def test_strategy_is_the_loop_for_convolutions_on_cpu_and_vmap_otherwise(monkeypatch):
+    from detectors.networks.factory import build_encoder
+
+    monkeypatch.delenv(STRATEGY_ENV, raising=False)
+    lenet, mlp = build_encoder("mnist", (1, 28, 28)), build_encoder("mlp", (12,))
+    assert choose_strategy([lenet, lenet]) == "loop"
+    assert choose_strategy([mlp, mlp]) == "vmap"
+    assert StackedModules.stack([mlp, mlp]).strategy == "vmap"
+    monkeypatch.setenv(STRATEGY_ENV, "vmap")
+    assert choose_strategy([lenet]) == "vmap"
+    monkeypatch.setenv(STRATEGY_ENV, "grouped")
+    with pytest.raises(ValueError, match="BENCH_STACK_STRATEGY must be one of"):
+        choose_strategy([lenet])
+
+
+def test_loop_gives_each_copy_its_modules_layout_and_its_own_rows():
+    """The loop's rows keep the channels-last strides of the modules (so each copy's convolution
+    runs the single-experiment kernel); gradients and BatchNorm statistics land in each copy's
+    own rows, and a subset leaves the other rows alone."""
+    from torch.func import functional_call
+
+    from detectors.networks.factory import build_encoder
+    from detectors.torch_utils import use_channels_last
+
+    torch.manual_seed(0)
+    nets = [build_encoder("mnist", (1, 28, 28)) for _ in range(3)]
+    for net in nets:
+        use_channels_last(net)
+    stack = StackedModules.stack(nets, strategy="loop")
+    for name, p in nets[0].named_parameters():
+        assert stack.params[name].unbind(0)[1].stride() == p.stride()
+    stack.train(True)
+    x = torch.rand(2, 16, 1, 28, 28)
+    out = stack.map(lambda state, xb: functional_call(stack.template, state, (xb,)), [x], torch.tensor([0, 2]))
+    out.pow(2).sum().backward()
+    for j, k in enumerate((0, 2)):
+        nets[k].train(True)
+        own = nets[k](x[j])
+        torch.testing.assert_close(out[j], own, rtol=1e-5, atol=1e-6)
+        own.pow(2).sum().backward()
+        for name, p in nets[k].named_parameters():
+            torch.testing.assert_close(stack.params[name].grad[k], p.grad, rtol=1e-4, atol=1e-6)
+        for name, b in nets[k].named_buffers():
+            torch.testing.assert_close(stack.buffers[name][k], b)
+    for name in stack.params:
+        assert torch.count_nonzero(stack.params[name].grad[1]) == 0
+    untouched = dict(nets[1].named_buffers())
+    for name, b in stack.buffers.items():
+        if name.endswith("running_mean"):
+            assert torch.equal(b[1], torch.zeros_like(untouched[name]))
+
+
 # -- AA-BiGAN ---------------------------------------------------------------------------------
 # AA-BiGAN's nets have biases right before train-mode BatchNorms. Their gradient is zero up to
 # rounding, and Adam turns rounding noise into steps of up to lr, so these biases (and, through
@@ -202,9 +257,11 @@ def test_aa_bigan_tabular_group_of_unequal_sizes_matches_one_by_one():
         _assert_same_aa_bigan(a, t, X_test)
 
 
-def test_aa_bigan_image_group_matches_one_by_one():
+@pytest.mark.parametrize("strategy", ["vmap", "loop"])
+def test_aa_bigan_image_group_matches_one_by_one(strategy, monkeypatch):
     """The MNIST nets (convolutions, transposed convolutions, BatchNorm in E, G and D), 28x28
     inputs resized inside the detector, channels-last layout."""
+    monkeypatch.setenv(STRATEGY_ENV, strategy)
     rng = np.random.default_rng(5)
     data = [_images(rng, n) for n in (40, 48, 40)]
     params = dict(epochs=2, batch_size=16, device="cpu", arch="mnist", eval_every=None)

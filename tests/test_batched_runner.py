@@ -1,7 +1,7 @@
 """The runner's groups (--batch-experiments), CUDA out-of-memory handling and GPU slots (--workers-per-gpu).
 
-No GPU is needed: tabular groups are stacked on CPU (image groups through BENCH_BATCH_ON_CPU=1), out-of-memory errors
-are raised by a monkeypatched fit, and the GPU slots are counted with a given number of GPUs.
+No GPU is needed: groups are stacked on CPU too, out-of-memory errors are raised by a monkeypatched fit, and the
+GPU slots are counted with a given number of GPUs.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from benchmark.jobs import Job, canonical_params
 from benchmark.protocol import Experiment
 from benchmark.runner import group_jobs, run_jobs
 from benchmark.store import COLUMNS, ResultsStore
-from detectors.batched import BATCH_ON_CPU_ENV
+from detectors.batched.stacked import STRATEGY_ENV
 from detectors.deep_sad import DeepSAD
 from tests.conftest import TOY_PLUGIN
 
@@ -39,12 +39,11 @@ def _rows(out) -> pd.DataFrame:
     return ResultsStore(out).latest().sort_values("seed").reset_index(drop=True)
 
 
-def test_cli_groups_match_one_by_one_and_resume_per_job(tmp_path, data_dir, monkeypatch, capsys):
+def test_cli_groups_match_one_by_one_and_resume_per_job(tmp_path, data_dir, capsys):
     """Three seeds of one cell as one group give the rows (keys, columns, AUROCs) of three runs
     alone, plus the group flag; a group whose jobs are partly stored runs only the missing ones."""
     alone, grouped = tmp_path / "alone", tmp_path / "grouped"
     assert main(_argv(alone, data_dir, "--seeds", "3")) == 0
-    monkeypatch.setenv(BATCH_ON_CPU_ENV, "1")
     assert main(_argv(grouped, data_dir, "--seeds", "1")) == 0  # seed 0 stored first
     assert main(_argv(grouped, data_dir, "--seeds", "3", "--batch-experiments", "3")) == 0
     assert "1 already stored, 2 ok" in capsys.readouterr().out
@@ -57,20 +56,21 @@ def test_cli_groups_match_one_by_one_and_resume_per_job(tmp_path, data_dir, monk
     np.testing.assert_allclose(g["auprc"], a["auprc"], rtol=1e-6)
 
 
-def test_on_cpu_tabular_groups_are_stacked_and_image_groups_run_one_by_one(tmp_path, data_dir, monkeypatch, capsys):
-    """The CPU policy of detectors.batched: stacked MLPs cost less CPU time than one by one,
-    stacked convolutions more."""
-    monkeypatch.delenv(BATCH_ON_CPU_ENV, raising=False)
-    tabular, images = tmp_path / "tabular", tmp_path / "images"
-    assert main(_argv(tabular, data_dir, "--seeds", "2", "--batch-experiments", "2", "--device", "cpu")) == 0
-    assert "note" not in capsys.readouterr().err
-    assert list(_rows(tabular)["flags"]) == ["trained_in_group_of=2"] * 2
-    assert main(["--suite", "smoke", "--detectors", "deep-sad", "--datasets", "mnist", "--gamma-p", "0", "--k-l", "1",
-                 "--max-train-normals", "64", "--max-test", "64", *TINY_ARGS, "--batch-experiments", "2",
-                 "--device", "cpu", "--out", str(images), "--data-dir", str(data_dir), "--no-progress"]) == 0
-    assert "on CPU the jobs of an image cell are trained one by one" in capsys.readouterr().err
-    flags = ResultsStore(images).latest()["flags"].fillna("")
-    assert len(flags) == 2 and (flags == "").all()
+def test_on_cpu_image_groups_are_stacked_too(tmp_path, data_dir, monkeypatch, capsys):
+    """Image cells are grouped on CPU as tables are (their copies run one after another there,
+    see detectors.batched.stacked.choose_strategy), and give the rows of the jobs run alone."""
+    monkeypatch.delenv(STRATEGY_ENV, raising=False)
+    argv = ["--suite", "smoke", "--detectors", "deep-sad", "--datasets", "mnist", "--gamma-p", "0", "--k-l", "1",
+            "--max-train-normals", "64", "--max-test", "64", *TINY_ARGS, "--device", "cpu",
+            "--data-dir", str(data_dir), "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "alone")]) == 0
+    assert main([*argv, "--batch-experiments", "2", "--out", str(tmp_path / "grouped")]) == 0
+    assert "one by one" not in capsys.readouterr().err
+    alone, grouped = (ResultsStore(tmp_path / name).latest().sort_values("job_key").reset_index(drop=True)
+                      for name in ("alone", "grouped"))
+    assert len(grouped) == 2 and (grouped["flags"] == "trained_in_group_of=2").all()
+    assert list(grouped["job_key"]) == list(alone["job_key"])
+    np.testing.assert_allclose(grouped["auroc"], alone["auroc"], rtol=1e-6)
 
 
 def test_grouping_keeps_cells_apart_and_leaves_other_detectors_alone(toy_plugin):
@@ -83,13 +83,10 @@ def test_grouping_keeps_cells_apart_and_leaves_other_detectors_alone(toy_plugin)
     assert groups == [[cell_a[0], cell_a[1]], [cell_b[0], cell_b[1]], [toy[0]], [other[0]], [cell_a[2]], [toy[1]],
                       [cell_b[2]]]
     assert group_jobs(jobs, 1) == [[job] for job in jobs]
-    assert group_jobs(jobs, 2, alone=lambda job: job.experiment.gamma_l == 0.02) == [
-        [cell_a[0], cell_a[1]], [cell_b[0]], [toy[0]], [other[0]], [cell_a[2]], [cell_b[1]], [toy[1]], [cell_b[2]]]
 
 
 def test_out_of_memory_group_is_retried_in_halves(tmp_path, data_dir, monkeypatch):
     """A group of four that runs out of memory is trained again as two groups of two; the rows say so."""
-    monkeypatch.setenv(BATCH_ON_CPU_ENV, "1")
     original = DeepSAD.fit_many.__func__
 
     def fit_many(cls, detectors, data):
@@ -108,7 +105,6 @@ def test_out_of_memory_group_is_retried_in_halves(tmp_path, data_dir, monkeypatc
 def test_out_of_memory_twice_fails_the_jobs_and_the_run_goes_on(tmp_path, data_dir, monkeypatch):
     """A group of two runs out of memory, then each job alone does too: both stored as failed
     with that reason (and the retry flag), and the next job still runs."""
-    monkeypatch.setenv(BATCH_ON_CPU_ENV, "1")
 
     def fit_many(cls, detectors, data):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

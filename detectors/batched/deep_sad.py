@@ -29,7 +29,7 @@ from ..errors import DivergenceError
 from ..networks.arch import resolve_arch
 from ..networks.factory import build_decoder, build_encoder
 from ..progress import report_epoch
-from ..torch_utils import minibatch_indices, torch_seed
+from ..torch_utils import minibatch_indices, torch_seed, use_channels_last
 from . import Data, check_group
 from .stacked import StackedAdam, StackedModules, train_steps
 
@@ -113,6 +113,8 @@ def _pretrain(running: list[_Experiment], fail) -> StackedModules:
         init_seed = int(torch.randint(0, 2**62, (1,), generator=e.detector._generator))
         with torch_seed(init_seed, device):
             modules.append(_AutoEncoder(build_encoder(e.detector.arch_, shape), build_decoder(e.detector.arch_, shape)).to(device))
+        if len(shape) == 3:  # images: the layout of the single-experiment autoencoder (speed only)
+            use_channels_last(modules[-1])
     for row, e in enumerate(running):
         e.row = row
     stack = StackedModules.stack(modules)
@@ -158,6 +160,8 @@ def _train(running: list[_Experiment], encoders: StackedModules | None, fail) ->
         for e in running:
             with torch_seed(e.detector._seed, device):
                 modules.append(build_encoder(e.detector.arch_, shape).to(device))
+            if len(shape) == 3:  # images: the layout of the single-experiment Deep SAD (speed only)
+                use_channels_last(modules[-1])
         for row, e in enumerate(running):
             e.row = row
         stack = StackedModules.stack(modules)
