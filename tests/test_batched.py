@@ -4,8 +4,9 @@ Tolerance: on the MLP path the stacked computation happens to be bitwise equal o
 convolutional path ``vmap`` runs each convolution as one grouped convolution, whose sums are
 ordered differently, and after a few epochs scores differ by about 1e-6 relative (measured:
 at most 1.3e-6). The image tests run both ways of running the copies (``vmap`` and the loop,
-:func:`detectors.batched.stacked.choose_strategy`). ``rtol=1e-4, atol=1e-5`` leaves room for other BLAS builds while any shared
-random stream or BatchNorm statistic moves scores by far more (checked by breaking each once).
+:func:`detectors.batched.stacked.choose_strategy`). ``rtol=1e-4, atol=1e-5`` leaves room for
+other BLAS builds while any shared random stream or BatchNorm statistic moves scores by far more
+(checked by breaking each once).
 """
 from __future__ import annotations
 
