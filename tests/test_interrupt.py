@@ -54,14 +54,22 @@ def test_sigkill_at_several_points_then_resume(tmp_path, data_dir):
     pd.testing.assert_frame_equal(got[columns], want[columns])
 
 
+def _default_sigint() -> None:
+    """In the child before it starts: Ctrl-C's default disposition, whatever the test process has.
+    A child inherits an ignored SIGINT, and Python installs its KeyboardInterrupt handler only
+    where SIGINT is not ignored; a terminal's Ctrl-C reaches a shell-started run with the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, data_dir):
     out = tmp_path / "interrupted"
-    process = subprocess.Popen(command(out, data_dir), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command(out, data_dir), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while n_rows(out) < 1 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 130, f"exit {process.returncode}; the test process's SIGINT: {signal.getsignal(signal.SIGINT)}"
     assert "run the same command again to resume" in err
     assert ResultsStore(out).rows()["status"].eq("ok").all()
