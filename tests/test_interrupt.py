@@ -63,13 +63,14 @@ def _default_sigint() -> None:
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, data_dir):
     out = tmp_path / "interrupted"
-    process = subprocess.Popen(command(out, data_dir), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=_default_sigint)
+    process = subprocess.Popen(command(out, data_dir), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while n_rows(out) < 1 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130, f"exit {process.returncode}; the test process's SIGINT: {signal.getsignal(signal.SIGINT)}"
+    parent_sigint = signal.getsignal(signal.SIGINT)
+    assert process.returncode == 130, f"exit {process.returncode}; the test process's SIGINT: {parent_sigint}"
     assert "run the same command again to resume" in err
     assert ResultsStore(out).rows()["status"].eq("ok").all()

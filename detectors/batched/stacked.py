@@ -90,8 +90,9 @@ def _rows_like_modules(stacked: torch.Tensor, original: torch.Tensor) -> torch.T
     """``stacked`` (a new leaf) laid out so that each row has the strides of ``original``:
     ``torch.stack`` makes every row contiguous, and a channels-last weight that becomes contiguous
     sends its convolution, and every layer after it, to the NCHW kernels (in the loop over nine
-    MNIST Deep SAD nets, NCHW max-pooling took 3.6 ms a call against 0.9 ms; torch profiler). Strides are compared as numbers, since a (8, 1, 5, 5) weight is both
-    contiguous and channels-last to ``is_contiguous`` but not to the kernel choice."""
+    MNIST Deep SAD nets, NCHW max-pooling took 3.6 ms a call against 0.9 ms; torch profiler).
+    Strides are compared as numbers, since a (8, 1, 5, 5) weight is both contiguous and
+    channels-last to ``is_contiguous`` but not to the kernel choice."""
     shape, strides = tuple(original.shape), tuple(original.stride())
     n = original.numel()
     dense = 1 + sum((d - 1) * st for d, st in zip(shape, strides)) == n
