@@ -56,8 +56,13 @@ def test_sigkill_at_several_points_then_resume(tmp_path, data_dir):
 
 def _default_sigint() -> None:
     """In the child before it starts: Ctrl-C's default disposition, whatever the test process has.
-    A child inherits an ignored SIGINT, and Python installs its KeyboardInterrupt handler only
-    where SIGINT is not ignored; a terminal's Ctrl-C reaches a shell-started run with the default."""
+
+    A non-interactive shell starts a background command (``pytest ... &``) with SIGINT ignored;
+    the test process and its children inherit that, and Python installs its KeyboardInterrupt
+    handler only where SIGINT is not ignored, so the run would go on to its end and exit 0
+    (measured: started that way, the child's SigIgn mask has SIGINT set and it exits 0; started
+    from a shell with job control, it exits 130). A user's Ctrl-C reaches a run started from a
+    terminal, where SIGINT has its default."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
