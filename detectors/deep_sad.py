@@ -140,6 +140,7 @@ class DeepSAD(TorchDetector):
         random_state: int | None = None,
         eval_every: int | None = None,
         verbose: bool = False,
+        max_rows: int | None = None,
         contamination: float = 0.1,
     ):
         self.epochs = epochs
@@ -160,6 +161,7 @@ class DeepSAD(TorchDetector):
         self.random_state = random_state
         self.eval_every = eval_every
         self.verbose = verbose
+        self.max_rows = max_rows
         self.contamination = contamination
 
     @classmethod

@@ -145,7 +145,8 @@ class NDA(TorchDetector):
     def __init__(self, *, epochs: int = 100, batch_size: int = 64, lr: float = 2e-4, weight_decay: float = 0.0,
                  alpha: float = 0.25, beta: float = 0.75, n_dis: int = 4, device: str = "auto",
                  random_state: int | None = None, eval_every: int | None = 1, verbose: bool = False,
-                 arch: str = "auto", rescale: str = "auto", contamination: float = 0.1):
+                 arch: str = "auto", rescale: str = "auto", max_rows: int | None = None,
+                 contamination: float = 0.1):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -159,6 +160,7 @@ class NDA(TorchDetector):
         self.verbose = verbose
         self.arch = arch
         self.rescale = rescale
+        self.max_rows = max_rows
         self.contamination = contamination
 
     # -- hooks ---------------------------------------------------------------------------

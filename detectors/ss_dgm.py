@@ -163,7 +163,7 @@ class SSDGM(TorchDetector):
     def __init__(self, *, epochs: int = 150, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 1e-6,
                  alpha_scale: float = 0.1, anomaly_prior: float | str = 0.5, device: str = "auto", random_state: int | None = None,
                  eval_every: int | None = None, verbose: bool = False, arch: str = "auto", rescale: str = "auto",
-                 contamination: float = 0.1):
+                 max_rows: int | None = None, contamination: float = 0.1):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -176,6 +176,7 @@ class SSDGM(TorchDetector):
         self.verbose = verbose
         self.arch = arch
         self.rescale = rescale
+        self.max_rows = max_rows
         self.contamination = contamination
 
     # -- hooks ---------------------------------------------------------------------------

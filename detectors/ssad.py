@@ -49,7 +49,7 @@ from .base import SemiSupervisedDetector
 from .kernel_qp import SUPPORT_TOL, solve_ssad_dual
 from .params import Interval, IsBool, IsNone, Options
 from .registry import register
-from .subsample import limit_training_rows
+from .subsample import limit_training_rows, stratified_rows
 from .torch_base import TorchDetector
 from .torch_utils import batched_inference, resolve_device, seed_from, to_tensor
 
@@ -106,11 +106,12 @@ class _SSADBase(SemiSupervisedDetector):
         "random_state": [Interval(numbers.Integral, 0, None), IsNone()],
     }
 
-    def _features(self, X: np.ndarray, fitting: bool) -> np.ndarray:
+    def _features(self, X: np.ndarray, fitting: bool, y: np.ndarray | None = None) -> np.ndarray:
+        """The feature map of ``X``; ``fitting``: learn it first (from ``X`` and its labels ``y``)."""
         raise NotImplementedError
 
     def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:
-        Z = self._features(X, fitting=True)
+        Z = self._features(X, fitting=True, y=y)
         Z, y = self._limit_size(Z, y)
         labelled = y == 1
         signs = np.where(labelled, -1.0, 1.0)
@@ -218,7 +219,7 @@ class SSADRaw(_SSADBase):
         self.verbose = verbose
         self.contamination = contamination
 
-    def _features(self, X: np.ndarray, fitting: bool) -> np.ndarray:
+    def _features(self, X: np.ndarray, fitting: bool, y: np.ndarray | None = None) -> np.ndarray:
         return X.reshape(len(X), -1).astype(np.float64)
 
 
@@ -229,8 +230,10 @@ class SSADHybrid(_SSADBase):
     The autoencoder is trained on all training data (unlabelled and collected anomalies, as Deep
     SAD pretrains) with ``epochs``, ``lr``, ``weight_decay`` and ``batch_size`` (defaults: Deep
     SAD's MNIST autoencoder settings), network ``arch`` and ``device``; ``random_state`` seeds
-    its initialisation and batch order. There is no per-epoch selection, hence no ``eval_every``:
-    the eval_set only chooses ``gamma``.
+    its initialisation and batch order. ``max_rows=N`` trains the autoencoder on a stratified
+    seeded subsample of N training rows (as the deep detectors' ``max_rows``); the codes of every
+    row are still computed for the kernel, which ``max_train`` and ``max_collected`` cap. There is
+    no per-epoch selection, hence no ``eval_every``: the eval_set only chooses ``gamma``.
     """
 
     test_params: ClassVar[dict] = {"epochs": 2, "batch_size": 64, "lr": 1e-3}
@@ -239,13 +242,13 @@ class SSADHybrid(_SSADBase):
     _parameter_constraints: ClassVar[dict[str, list]] = {
         name: TorchDetector._parameter_constraints[name]
         for name in ("epochs", "batch_size", "lr", "weight_decay", "device", "random_state")
-    } | {"ae_loss": [Options(AE_LOSS_REDUCTIONS)]}
+    } | {"ae_loss": [Options(AE_LOSS_REDUCTIONS)], "max_rows": TorchDetector._parameter_constraints["max_rows"]}
 
     def __init__(self, *, gamma: float | None = None, gammas: Sequence[float] = DEFAULT_GAMMAS, C1: float = 1.0,
                  C2: float = 1.0, kappa: float = 1.0, max_train: int | None = None, max_collected: int | None = None,
                  epochs: int = AE_EPOCHS, lr: float = AE_LR,
                  weight_decay: float = AE_WEIGHT_DECAY, batch_size: int = AE_BATCH_SIZE, ae_loss: str = "mean",
-                 arch: str = "auto",
+                 arch: str = "auto", max_rows: int | None = None,
                  device: str = "auto", random_state: int | None = None, verbose: bool = False,
                  contamination: float = 0.1):
         self.gamma = gamma
@@ -261,12 +264,13 @@ class SSADHybrid(_SSADBase):
         self.batch_size = batch_size
         self.ae_loss = ae_loss
         self.arch = arch
+        self.max_rows = max_rows
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
         self.contamination = contamination
 
-    def _features(self, X: np.ndarray, fitting: bool) -> np.ndarray:
+    def _features(self, X: np.ndarray, fitting: bool, y: np.ndarray | None = None) -> np.ndarray:
         from .autoencoder import train_autoencoder
         from .networks.arch import resolve_arch
 
@@ -275,8 +279,11 @@ class SSADHybrid(_SSADBase):
             generator = torch.Generator().manual_seed(seed_from(self.random_state))
             arch = resolve_arch(self.arch, tuple(X.shape[1:]))
             history: list[float] = []
+            keep = stratified_rows(y, self.max_rows, seed_from(self.random_state))
+            if keep is not None:
+                self.fit_info_["ae_subsampled_from"] = len(y)
             self.encoder_, _ = train_autoencoder(
-                to_tensor(X, self.device_), arch, epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
+                to_tensor(X if keep is None else X[keep], self.device_), arch, epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
                 batch_size=self.batch_size, generator=generator, device=self.device_, history=history,
                 reduction=self.ae_loss)
             self.fit_info_.update({"arch": arch, "ae_final_loss": history[-1] if history else None})

@@ -72,6 +72,7 @@ class SupervisedClassifier(TorchDetector):
         random_state: int | None = None,
         eval_every: int | None = None,
         verbose: bool = False,
+        max_rows: int | None = None,
         contamination: float = 0.1,
     ):
         self.epochs = epochs
@@ -84,6 +85,7 @@ class SupervisedClassifier(TorchDetector):
         self.random_state = random_state
         self.eval_every = eval_every
         self.verbose = verbose
+        self.max_rows = max_rows
         self.contamination = contamination
 
     def _build(self, X: torch.Tensor, y: torch.Tensor) -> None:

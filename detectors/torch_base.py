@@ -14,6 +14,11 @@ grows with it; every deep detector says so in its docstring), checks every loss 
 weights of the best epoch and picks the best score candidate. Each finished epoch is reported
 through :func:`detectors.progress.report_epoch` (the runner's epoch counter; no effect on results).
 What was chosen is written to ``fit_info_`` (``selected_epoch``, ``selected_score``).
+
+A detector that lists ``max_rows`` among its parameters (Deep SAD, supervised, NDA, SS-DGM)
+trains on a stratified seeded subsample of at most that many rows when the training set is larger
+(``None``, the default: every row); suites set it where a set is too large for an epoch-based
+schedule on the hardware at hand (see :mod:`detectors.subsample`).
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from .base import SemiSupervisedDetector
 from .errors import DivergenceError
 from .params import DeviceSpec, Interval, IsBool, IsNone
 from .progress import report_epoch
+from .subsample import stratified_rows
 from .torch_utils import resolve_device, seed_from, to_tensor, torch_seed
 
 
@@ -46,6 +52,7 @@ class TorchDetector(SemiSupervisedDetector):
         "random_state": [Interval(numbers.Integral, 0, None), IsNone()],
         "eval_every": [Interval(numbers.Integral, 1, None), IsNone()],
         "verbose": [IsBool()],
+        "max_rows": [Interval(numbers.Integral, 2, None), IsNone()],
     }
 
     # -- hooks ---------------------------------------------------------------------------
@@ -107,10 +114,19 @@ class TorchDetector(SemiSupervisedDetector):
     # (:mod:`detectors.batched`), so that checks, selection and ``fit_info_`` are the same there.
     def _start_fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Device, seed, the detector's own generator and the data as tensors on the device."""
+        """Device, seed, the detector's own generator and the data as tensors on the device.
+
+        A detector with a ``max_rows`` parameter trains on a stratified seeded subsample of at most
+        that many rows (:func:`detectors.subsample.stratified_rows`); the original size goes into
+        ``fit_info_["subsampled_from"]``.
+        """
         self.device_ = resolve_device(getattr(self, "device", "auto"))
         self._seed = seed_from(getattr(self, "random_state", None))
         self._generator = torch.Generator().manual_seed(self._seed)
+        keep = stratified_rows(y, getattr(self, "max_rows", None), self._seed)
+        if keep is not None:
+            self.fit_info_["subsampled_from"] = len(y)
+            X, y = X[keep], y[keep]
         self._eval_set = eval_set
         return to_tensor(X, self.device_), torch.as_tensor(y, device=self.device_)
 

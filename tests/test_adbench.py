@@ -10,8 +10,9 @@ import pytest
 
 from benchmark.jobs import Job, canonical_params, run_job
 from benchmark.protocol import Experiment, InfeasibleExperimentError, count_from_ratio, make_split
-from benchmark.suites import ADBENCH_MAX_TRAIN, build_experiments, get_suite
+from benchmark.suites import ADBENCH_MAX_ROWS, ADBENCH_MAX_TRAIN, build_experiments, get_suite
 from datasets import DATASETS, DataError, load_dataset
+from detectors import get_detector_class
 from datasets.checksums import CHECKSUMS
 from datasets.registry import ADBENCH_DATASETS, ADBENCH_FILES, ADBENCH_FOLDER, adbench_name
 
@@ -106,6 +107,15 @@ def test_suite_runs_the_tabular_protocol_over_every_set():
     assert suite.detector_params["pyod-kde"]["max_train"] == ADBENCH_MAX_TRAIN
     # SSAD and XGBOD also cap the collected anomalies (donors collects 18,000 at γl .05).
     assert all(suite.detector_params[name]["max_collected"] for name in ("ssad-raw", "ssad-hybrid", "xgbod"))
+    # The deep detectors that pass over every row in every epoch train on at most ADBENCH_MAX_ROWS.
+    for name in ("deep-sad", "supervised", "nda", "ss-dgm", "ssad-hybrid"):
+        assert suite.detector_params[name]["max_rows"] == ADBENCH_MAX_ROWS
+    assert suite.detector_params["pyod-deepsvdd"]["max_train"] == ADBENCH_MAX_ROWS
+
+
+def test_every_parameter_the_suite_sets_is_one_its_detector_accepts():
+    for name, params in get_suite("adbench").detector_params.items():
+        get_detector_class(name)(**params).check_params()
 
 
 def test_too_few_training_outliers_is_infeasible(data_dir):

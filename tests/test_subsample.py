@@ -1,9 +1,13 @@
-"""The seeded subsample of training rows used by the detectors whose cost grows with n²."""
+"""The seeded subsamples of training rows: ``max_train``/``max_collected`` of the detectors whose cost
+grows with n², and the deep detectors' stratified ``max_rows``."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
 
-from detectors.subsample import limit_training_rows
+from detectors import get_detector_class
+from detectors.subsample import limit_training_rows, stratified_rows
 
 
 def rows(n_unlabelled: int, n_collected: int):
@@ -38,3 +42,69 @@ def test_same_seed_same_rows_other_seed_other_rows():
     a, b, c = (limit_training_rows(X, y, 20, seed=s, max_collected=5)[0] for s in (7, 7, 8))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+# -- max_rows: the deep detectors' stratified cap -------------------------------------------------
+
+def test_stratified_rows_keep_each_label_in_its_share_in_order_and_by_seed():
+    _, y = rows(900, 100)
+    keep = stratified_rows(y, 200, seed=0)
+    assert len(keep) == 200 and y[keep].sum() == 20  # 10 % collected, as in the full set
+    assert np.all(np.diff(keep) > 0)
+    np.testing.assert_array_equal(keep, stratified_rows(y, 200, seed=0))
+    assert not np.array_equal(keep, stratified_rows(y, 200, seed=1))
+    assert stratified_rows(y, 1000, seed=0) is None and stratified_rows(y, None, seed=0) is None
+
+
+def test_stratified_rows_refuse_a_cap_that_would_drop_every_collected_anomaly():
+    _, y = rows(1000, 2)
+    with pytest.raises(ValueError, match="keeps no row of label 1"):
+        stratified_rows(y, 100, seed=0)
+
+
+def _easy_rows(n_unlabelled: int, n_collected: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0.35, 0.08, (n_unlabelled + n_collected, 6))
+    X[n_unlabelled:, :3] += 0.35
+    y = np.r_[np.zeros(n_unlabelled), np.ones(n_collected)].astype(np.int64)
+    return np.clip(X, 0, 1).astype(np.float32), y
+
+
+CAPPED_DEEP = ("deep-sad", "supervised", "nda", "ss-dgm")
+
+
+@pytest.mark.parametrize("name", CAPPED_DEEP)
+def test_a_deep_detector_with_max_rows_is_the_same_detector_trained_on_the_stratified_subsample(name):
+    """Behaviour, not bookkeeping: capped on the whole set, it gives the scores (and the weights) of
+    the uncapped detector fitted on exactly the rows :func:`stratified_rows` keeps."""
+    X, y = _easy_rows(300, 30)
+    X_test, y_test = _easy_rows(100, 25, seed=1)
+    params = {**get_detector_class(name).test_params, "random_state": 3, "device": "cpu"}
+    capped = get_detector_class(name)(**params, max_rows=110).fit(X, y)
+    keep = stratified_rows(y, 110, seed=3)
+    direct = get_detector_class(name)(**params).fit(X[keep], y[keep])
+    assert capped.fit_info_["subsampled_from"] == 330 and "subsampled_from" not in direct.fit_info_
+    assert len(keep) == 110 and y[keep].sum() == 10
+    np.testing.assert_array_equal(capped.decision_function(X_test), direct.decision_function(X_test))
+    uncapped = get_detector_class(name)(**params).fit(X, y).decision_function(X_test)
+    assert not np.allclose(uncapped, capped.decision_function(X_test))  # the cap did change the training
+
+
+def test_ssad_hybrid_max_rows_trains_its_autoencoder_on_the_subsample_and_still_learns():
+    X, y = _easy_rows(300, 30)
+    X_test, y_test = _easy_rows(100, 25, seed=1)
+    params = {**get_detector_class("ssad-hybrid").test_params, "random_state": 0, "device": "cpu"}
+    capped = get_detector_class("ssad-hybrid")(**params, max_rows=110).fit(X, y)
+    uncapped = get_detector_class("ssad-hybrid")(**params).fit(X, y)
+    assert capped.fit_info_["ae_subsampled_from"] == 330 and "ae_subsampled_from" not in uncapped.fit_info_
+    weights = [(a - b).abs().max().item() for a, b in zip(capped.encoder_.state_dict().values(),
+                                                          uncapped.encoder_.state_dict().values()) if a.is_floating_point()]
+    assert max(weights) > 0  # other rows, other autoencoder
+    assert roc_auc_score(y_test, capped.decision_function(X_test)) >= 0.85
+
+
+@pytest.mark.parametrize("name", [*CAPPED_DEEP, "ssad-hybrid"])
+def test_max_rows_is_checked(name):
+    params = {"device": "cpu"}
+    with pytest.raises(ValueError, match="max_rows"):
+        get_detector_class(name)(**params, max_rows=0).fit(*_easy_rows(30, 3))
