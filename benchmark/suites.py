@@ -71,12 +71,12 @@ ADBENCH_MAX_TRAIN = 2000
 # The deep detectors that pass over every training row in every epoch (Deep SAD: 150 + 150 epochs,
 # SS-DGM 150, NDA 100, the supervised classifier 150, SSAD hybrid's autoencoder 150, PyOD's
 # DeepSVDD) train on a stratified subsample of 10,000 rows on the 9 sets whose training set is
-# larger (donors: 368,000 at γl .05), which keeps the share of collected anomalies that γl sets. Their cost is linear in the
-# rows, so this is about time, not memory: uncapped, the largest sets cost 37 times a 10,000-row
-# one and the suite takes hours per detector on a CPU. A GPU user lifts it with
-# ``--param deep-sad.max_rows=null``. AA-BiGAN, DevNet, PReNet and FEAWAD train for a fixed number
-# of steps whatever the set's size and are not capped. PyOD's DeepSVDD ignores labels, so its cap
-# is ``max_train`` (unlabelled rows).
+# larger (donors: 368,000 at γl .05), which keeps the share of collected anomalies that γl sets.
+# Their cost is linear in the rows, so this is about time, not memory: uncapped, the largest sets
+# cost 37 times a 10,000-row one and the suite takes hours per detector on a CPU. A GPU user lifts
+# it with ``--param deep-sad.max_rows=null``. AA-BiGAN, DevNet, PReNet and FEAWAD train for a
+# fixed number of steps whatever the set's size and are not capped. PyOD's DeepSVDD ignores
+# labels, so its cap is ``max_train`` (unlabelled rows).
 ADBENCH_MAX_ROWS = 10_000
 ADBENCH_DETECTOR_PARAMS: dict[str, dict[str, Any]] = {
     **{name: {"max_rows": ADBENCH_MAX_ROWS} for name in ("deep-sad", "supervised", "nda", "ss-dgm")},

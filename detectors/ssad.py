@@ -282,8 +282,9 @@ class SSADHybrid(_SSADBase):
             keep = stratified_rows(y, self.max_rows, seed_from(self.random_state))
             if keep is not None:
                 self.fit_info_["ae_subsampled_from"] = len(y)
+            X_ae = X if keep is None else X[keep]
             self.encoder_, _ = train_autoencoder(
-                to_tensor(X if keep is None else X[keep], self.device_), arch, epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
+                to_tensor(X_ae, self.device_), arch, epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
                 batch_size=self.batch_size, generator=generator, device=self.device_, history=history,
                 reduction=self.ae_loss)
             self.fit_info_.update({"arch": arch, "ae_final_loss": history[-1] if history else None})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 from detectors import get_detector_class
@@ -90,16 +91,25 @@ def test_a_deep_detector_with_max_rows_is_the_same_detector_trained_on_the_strat
     assert not np.allclose(uncapped, capped.decision_function(X_test))  # the cap did change the training
 
 
+def _weights(detector) -> list:
+    return [t for t in detector.encoder_.state_dict().values() if t.is_floating_point()]
+
+
 def test_ssad_hybrid_max_rows_trains_its_autoencoder_on_the_subsample_and_still_learns():
+    """Its encoder is the one trained on exactly the kept rows; the kernel still sees every code."""
     X, y = _easy_rows(300, 30)
     X_test, y_test = _easy_rows(100, 25, seed=1)
-    params = {**get_detector_class("ssad-hybrid").test_params, "random_state": 0, "device": "cpu"}
-    capped = get_detector_class("ssad-hybrid")(**params, max_rows=110).fit(X, y)
-    uncapped = get_detector_class("ssad-hybrid")(**params).fit(X, y)
+    cls = get_detector_class("ssad-hybrid")
+    params = {**cls.test_params, "random_state": 0, "device": "cpu"}
+    capped = cls(**params, max_rows=110).fit(X, y)
+    keep = stratified_rows(y, 110, seed=0)
+    on_kept_rows, uncapped = cls(**params).fit(X[keep], y[keep]), cls(**params).fit(X, y)
     assert capped.fit_info_["ae_subsampled_from"] == 330 and "ae_subsampled_from" not in uncapped.fit_info_
-    weights = [(a - b).abs().max().item() for a, b in zip(capped.encoder_.state_dict().values(),
-                                                          uncapped.encoder_.state_dict().values()) if a.is_floating_point()]
-    assert max(weights) > 0  # other rows, other autoencoder
+    for a, b in zip(_weights(capped), _weights(on_kept_rows)):
+        assert torch.equal(a, b)
+    assert any(not torch.equal(a, b) for a, b in zip(_weights(capped), _weights(uncapped)))
+    assert capped.fit_info_["n_support"] != on_kept_rows.fit_info_["n_support"] or not np.array_equal(
+        capped.decision_function(X_test), on_kept_rows.decision_function(X_test))  # its kernel saw every row
     assert roc_auc_score(y_test, capped.decision_function(X_test)) >= 0.85
 
 
