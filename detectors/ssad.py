@@ -49,7 +49,7 @@ from .base import SemiSupervisedDetector
 from .kernel_qp import SUPPORT_TOL, solve_ssad_dual
 from .params import Interval, IsBool, IsNone, Options
 from .registry import register
-from .subsample import limit_training_rows, stratified_rows
+from .subsample import limit_rows_stratified, limit_training_rows
 from .torch_base import TorchDetector
 from .torch_utils import batched_inference, resolve_device, seed_from, to_tensor
 
@@ -276,13 +276,13 @@ class SSADHybrid(_SSADBase):
 
         if fitting:
             self.device_ = resolve_device(self.device)
-            generator = torch.Generator().manual_seed(seed_from(self.random_state))
+            seed = seed_from(self.random_state)
+            generator = torch.Generator().manual_seed(seed)
             arch = resolve_arch(self.arch, tuple(X.shape[1:]))
             history: list[float] = []
-            keep = stratified_rows(y, self.max_rows, seed_from(self.random_state))
-            if keep is not None:
-                self.fit_info_["ae_subsampled_from"] = len(y)
-            X_ae = X if keep is None else X[keep]
+            X_ae, _, subsampled_from = limit_rows_stratified(X, y, self.max_rows, seed)
+            if subsampled_from is not None:
+                self.fit_info_["ae_subsampled_from"] = subsampled_from
             self.encoder_, _ = train_autoencoder(
                 to_tensor(X_ae, self.device_), arch, epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
                 batch_size=self.batch_size, generator=generator, device=self.device_, history=history,

@@ -47,7 +47,11 @@ def kept_rows(y: np.ndarray, max_train: int | None, seed: int, max_collected: in
 def limit_training_rows(X: np.ndarray, y: np.ndarray, max_train: int | None, seed: int,
                      max_collected: int | None = None) -> tuple[np.ndarray, np.ndarray, int | None]:
     """``(X, y, None)`` when nothing is cut, else the rows of :func:`kept_rows` and the original size."""
-    keep = kept_rows(y, max_train, seed, max_collected)
+    return _take(X, y, kept_rows(y, max_train, seed, max_collected))
+
+
+def _take(X: np.ndarray, y: np.ndarray, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """``(X, y, None)`` when ``keep`` is None, else the kept rows and the original size."""
     if keep is None:
         return X, y, None
     return X[keep], y[keep], len(y)
@@ -64,3 +68,9 @@ def stratified_rows(y: np.ndarray, max_rows: int | None, seed: int) -> np.ndarra
         raise ValueError(f"max_rows={max_rows} keeps no row of label {lost[0]} ({int(np.sum(y == lost[0]))} of "
                          f"{len(y)} rows): its share rounds to 0; raise max_rows or leave it None")
     return np.sort(keep)
+
+
+def limit_rows_stratified(X: np.ndarray, y: np.ndarray, max_rows: int | None, seed: int
+                          ) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """``(X, y, None)`` when nothing is cut, else the rows of :func:`stratified_rows` and the original size."""
+    return _take(X, y, stratified_rows(y, max_rows, seed))

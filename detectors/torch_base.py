@@ -35,7 +35,7 @@ from .base import SemiSupervisedDetector
 from .errors import DivergenceError
 from .params import DeviceSpec, Interval, IsBool, IsNone
 from .progress import report_epoch
-from .subsample import stratified_rows
+from .subsample import limit_rows_stratified
 from .torch_utils import resolve_device, seed_from, to_tensor, torch_seed
 
 
@@ -123,10 +123,9 @@ class TorchDetector(SemiSupervisedDetector):
         self.device_ = resolve_device(getattr(self, "device", "auto"))
         self._seed = seed_from(getattr(self, "random_state", None))
         self._generator = torch.Generator().manual_seed(self._seed)
-        keep = stratified_rows(y, getattr(self, "max_rows", None), self._seed)
-        if keep is not None:
-            self.fit_info_["subsampled_from"] = len(y)
-            X, y = X[keep], y[keep]
+        X, y, subsampled_from = limit_rows_stratified(X, y, getattr(self, "max_rows", None), self._seed)
+        if subsampled_from is not None:
+            self.fit_info_["subsampled_from"] = subsampled_from
         self._eval_set = eval_set
         return to_tensor(X, self.device_), torch.as_tensor(y, device=self.device_)
 

@@ -12,9 +12,9 @@ from benchmark.jobs import Job, canonical_params, run_job
 from benchmark.protocol import Experiment, InfeasibleExperimentError, count_from_ratio, make_split
 from benchmark.suites import ADBENCH_MAX_ROWS, ADBENCH_MAX_TRAIN, build_experiments, get_suite
 from datasets import DATASETS, DataError, load_dataset
-from detectors import get_detector_class
 from datasets.checksums import CHECKSUMS
 from datasets.registry import ADBENCH_DATASETS, ADBENCH_FILES, ADBENCH_FOLDER, adbench_name
+from detectors import get_detector_class
 
 ODDS_OVERLAP = ("cardio", "satellite", "satimage-2", "shuttle", "thyroid")
 
