@@ -223,6 +223,29 @@ def test_up_deconv_is_upsampling_then_the_transposed_convolution(c_in, c_out, pa
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("padding", [0, 2, 4])
+@pytest.mark.parametrize("c_in,c_out,size", [(2, 4, 4), (8, 1, 14), (3, 5, 7)])
+def test_subpixel_form_is_the_stride_2_transposed_convolution(c_in, c_out, size, padding):
+    """The sub-pixel form (one 3x3 convolution per output phase, then a pixel shuffle) against
+    torch's own stride-2 transposed convolution with the same 6x6 kernel: values and gradients
+    (float64); odd paddings are refused, not computed wrongly."""
+    from detectors.networks.lenet import _subpixel_transposed_conv
+
+    torch.manual_seed(0)
+    weight = torch.randn(c_in, c_out, 6, 6, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(3, c_in, size, size, dtype=torch.float64, requires_grad=True)
+    fast = _subpixel_transposed_conv(x, weight, padding)
+    plain = F.conv_transpose2d(x, weight, stride=2, padding=padding)
+    assert fast.shape == plain.shape
+    torch.testing.assert_close(fast, plain, rtol=1e-12, atol=1e-12)
+    weights = torch.randn_like(plain)
+    for a, b in zip(torch.autograd.grad((fast * weights).sum(), [x, weight]),
+                    torch.autograd.grad((plain * weights).sum(), [x, weight])):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="padding"):
+        _subpixel_transposed_conv(x, weight, padding + 1)
+
+
 @pytest.mark.parametrize("arch", sorted(IMAGE_SHAPES))
 def test_encoder_pools_before_the_activation_without_changing_the_result(arch):
     """conv → BN → pool → leaky ReLU against the written order conv → BN → leaky ReLU → pool,

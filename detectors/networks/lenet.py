@@ -7,7 +7,8 @@ without affine parameters (its shift would be a bias). The decoders mirror the e
 nearest-neighbour ×2 upsampling followed by 5x5 transposed convolutions and a sigmoid, because
 the images are in [0, 1]. Two steps are computed in an equivalent, cheaper form (issue 12):
 each upsampling and the transposed convolution after it as one stride-2 transposed convolution
-(:func:`_up_deconv`), and the encoders' max-pool before their activation (:class:`_ConvStack`). The same networks serve the supervised classifier, the SSAD hybrid (via
+(:func:`_up_deconv`; with an even padding in its sub-pixel form, ordinary 3x3 convolutions and
+a pixel shuffle), and the encoders' max-pool before their activation (:class:`_ConvStack`). The same networks serve the supervised classifier, the SSAD hybrid (via
 the autoencoder) and AA-BiGAN's CIFAR-10 nets.
 
 Shapes (representation size): MNIST 1x28x28 → 32, Fashion-MNIST 1x28x28 → 64, CIFAR-10 3x32x32 → 128.
@@ -69,9 +70,47 @@ def _up_deconv(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor:
     float64, ``tests/test_deep_sad.py``). It never builds the upsampled tensor and does 36
     multiply-adds per input pixel and channel pair instead of 4 x 25. Measured on one CPU
     thread, an MNIST autoencoder step (batch 128, channels-last) takes 0.87-0.93 of the time of
-    upsampling followed by the convolution; with the default layout, 0.70.
+    upsampling followed by the convolution; with the default layout, 0.70. With an even padding
+    the stride-2 transposed convolution itself runs in its sub-pixel form
+    (:func:`_subpixel_transposed_conv`).
     """
-    return F.conv_transpose2d(x, _upsampling_kernel(deconv.weight), stride=UPSAMPLE, padding=deconv.padding)
+    weight = _upsampling_kernel(deconv.weight)
+    padding = deconv.padding[0]
+    if padding % 2 == 0:
+        return _subpixel_transposed_conv(x, weight, padding)
+    return F.conv_transpose2d(x, weight, stride=UPSAMPLE, padding=padding)
+
+
+def _phase_kernels(weight: torch.Tensor) -> torch.Tensor:
+    """The stride-2 transposed convolution with the 6x6 ``weight`` (c_in, c_out, 6, 6) split by
+    output phase: an ordinary 3x3 convolution kernel (4 c_out, c_in, 3, 3) whose output channel
+    ``4 o + 2 r + s`` is output channel ``o`` at rows of parity ``r`` and columns of parity ``s``.
+
+    Output pixel 2q + r gathers input pixels q - t through tap r + 2t (t = 0, 1, 2); as a
+    correlation over q - 2 ... q that is tap r + 2 (2 - j) at offset j, hence the flip.
+    """
+    c_in, c_out = weight.shape[:2]
+    taps = weight.reshape(c_in, c_out, 3, 2, 3, 2).flip(2, 4)  # (i, o, t_row, r, t_col, s)
+    return taps.permute(1, 3, 5, 0, 2, 4).reshape(4 * c_out, c_in, 3, 3)
+
+
+def _subpixel_transposed_conv(x: torch.Tensor, weight: torch.Tensor, padding: int) -> torch.Tensor:
+    """``F.conv_transpose2d(x, weight, stride=2, padding=padding)`` for a 6x6 ``weight`` and an even
+    ``padding`` (0, 2 or 4), computed as one 3x3 convolution per output phase followed by a pixel
+    shuffle (the sub-pixel form).
+
+    The same values up to float rounding (``tests/test_deep_sad.py`` compares in float64). Why:
+    oneDNN's ordinary convolutions are faster on CPU than its transposed ones at these few
+    channels. Forward and backward on one idle CPU thread, batch 128, channels-last: the MNIST
+    decoder's last layer (8 -> 1 channels, 14 -> 28 pixels) 2.6 ms against 5.9 ms, its first
+    0.7 against 1.3; CIFAR-10's last 8.9 against 20.0. An odd padding would need a crop after the
+    shuffle, which leaves the output out of channels-last order and was slower (Fashion-MNIST's
+    middle layer 13.3 ms against 8.7), so :func:`_up_deconv` keeps the transposed convolution there.
+    """
+    if padding not in (0, 2, 4):
+        raise ValueError(f"the sub-pixel form takes a padding of 0, 2 or 4; got {padding}")
+    # the unpadded output has phase rows q = 0 ... size + 1; padding 2k drops k of them at each end
+    return F.pixel_shuffle(F.conv2d(x, _phase_kernels(weight), padding=2 - padding // 2), UPSAMPLE)
 
 
 class _ConvStack(nn.Module):
