@@ -246,6 +246,32 @@ def test_subpixel_form_is_the_stride_2_transposed_convolution(c_in, c_out, size,
         _subpixel_transposed_conv(x, weight, padding + 1)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_batchnorm_and_pool_in_one_step_compute_what_the_two_modules_compute(channels_last):
+    """The encoders' training-mode BatchNorm + 2x2 max-pool step (its own backward pass) against
+    the BatchNorm module followed by max-pooling, over three steps: outputs, input gradients,
+    running statistics and batch count (float64)."""
+    from detectors.networks.lenet import _batchnorm_maxpool, _bn2d
+
+    torch.manual_seed(0)
+    fused_bn, plain_bn = _bn2d(8).double(), _bn2d(8).double()
+    for _ in range(3):
+        x = torch.randn(6, 8, 12, 12, dtype=torch.float64)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        x.requires_grad_()
+        fast, plain = _batchnorm_maxpool(x, fused_bn), F.max_pool2d(plain_bn(x), 2, 2)
+        torch.testing.assert_close(fast, plain, rtol=1e-12, atol=1e-12)
+        weights = torch.randn_like(plain)
+        (grad_fast,) = torch.autograd.grad((fast * weights).sum(), x)
+        (grad_plain,) = torch.autograd.grad((plain * weights).sum(), x)
+        torch.testing.assert_close(grad_fast, grad_plain, rtol=1e-10, atol=1e-12)
+        assert grad_fast.is_contiguous(memory_format=torch.channels_last) == channels_last
+    for name in ("running_mean", "running_var"):
+        torch.testing.assert_close(getattr(fused_bn, name), getattr(plain_bn, name), rtol=1e-12, atol=1e-12)
+    assert int(fused_bn.num_batches_tracked) == int(plain_bn.num_batches_tracked) == 3
+
+
 @pytest.mark.parametrize("arch", sorted(IMAGE_SHAPES))
 def test_encoder_pools_before_the_activation_without_changing_the_result(arch):
     """conv → BN → pool → leaky ReLU against the written order conv → BN → leaky ReLU → pool,
