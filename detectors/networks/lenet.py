@@ -121,46 +121,57 @@ def _inside_functorch(x: torch.Tensor) -> bool:
 
 
 class _BatchNormMaxPool(torch.autograd.Function):
-    """Training-mode BatchNorm (no affine parameters) followed by 2x2 max-pooling, with a backward
-    pass that works on the pooled quarter.
+    """Training-mode BatchNorm (no affine parameters) followed by 2x2 max-pooling, normalising only
+    the pooled quarter, with a backward pass that works on that quarter.
 
-    The forward pass is the two native kernels (identical values and running statistics). The
-    backward pass uses that pooling sends each output's gradient to one input: the BatchNorm
-    gradient rstd (G - mean(G) - x̂ mean(G x̂)) needs the sums of G and G x̂ over each channel, and
-    G is zero outside the selected elements, where x̂ is the pooled output; so both sums run over
-    the pooled gradient, and the full-size work is the scatter of the pooling's backward pass
-    and one multiply-add. The same function as BatchNorm then pooling, up to float rounding
-    (``tests/test_deep_sad.py`` compares values, gradients and running statistics in float64).
-    Why: the native BatchNorm backward on channels-last maps vectorises over the channels, and 4 to
-    16 channels fill less than one vector; on one idle CPU thread, forward and backward of Deep
-    SAD's first MNIST layer (batch 128, 8 x 28 x 28) took 0.78 of the native time, 16 x 28 x 28
-    (Fashion-MNIST) 0.58, CIFAR-10's layers 0.75-0.93.
+    BatchNorm's normalisation is increasing in each channel, so it commutes with the max: the
+    forward pass takes the batch statistics (and updates the running ones) with the native
+    kernel, pools the raw maps and normalises the pooled values. The backward pass uses that
+    pooling sends each output's gradient to one input: the BatchNorm gradient
+    invstd (G - mean(G) - x̂ mean(G x̂)) needs the sums of G and G x̂ over each channel, and G is
+    zero outside the selected elements, where x̂ is the pooled output; so both sums run over the
+    pooled gradient, and the full-size work is one multiply-add and the scatter. The same
+    function as BatchNorm then pooling up to float rounding (``tests/test_deep_sad.py`` compares
+    values, gradients and running statistics in float64). Why: the native BatchNorm kernels on
+    channels-last maps vectorise over the channels, and 4 to 16 channels fill less than one
+    vector; on one idle CPU thread, forward and backward of Deep SAD's first MNIST layer
+    (batch 128, 8 x 28 x 28) took 0.78 of the native time, 16 x 28 x 28 (Fashion-MNIST) 0.58,
+    CIFAR-10's layers 0.75-0.93 (first version, which normalised the whole map).
     """
 
     @staticmethod
     def forward(ctx, x, running_mean, running_var, momentum: float, eps: float):  # type: ignore[override]
-        normalised, _, invstd = torch.native_batch_norm(x, None, None, running_mean, running_var, True, momentum, eps)
-        pooled, indices = F.max_pool2d(normalised, 2, 2, return_indices=True)
-        ctx.save_for_backward(normalised, indices, invstd, pooled)
-        return pooled
+        mean, var = torch.batch_norm_update_stats(x, running_mean, running_var, momentum)
+        channel = (1, x.shape[1], 1, 1)
+        mean, invstd = mean.view(channel), (var + eps).rsqrt().view(channel)
+        pooled, indices = F.max_pool2d(x, 2, 2, return_indices=True)
+        normalised = (pooled - mean) * invstd
+        ctx.save_for_backward(x, indices, mean, invstd, normalised)
+        return normalised
 
     @staticmethod
     def backward(ctx, grad_pooled):  # type: ignore[override]
-        normalised, indices, invstd, pooled = ctx.saved_tensors
-        channels = normalised.shape[1]
-        scale = invstd.view(1, channels, 1, 1)
-        per_channel = normalised.numel() // channels
+        x, indices, mean, invstd, normalised = ctx.saved_tensors
+        channels = x.shape[1]
+        per_channel = x.numel() // channels
         dims = (0, 2, 3)
-        slope = (grad_pooled * pooled).sum(dims, keepdim=True).mul_(-1.0 / per_channel) * scale
-        shift = grad_pooled.sum(dims, keepdim=True).mul_(-1.0 / per_channel) * scale
-        grad = torch.addcmul(shift, normalised, slope)
-        if grad.is_contiguous(memory_format=torch.channels_last) and not grad.is_contiguous():
-            # channels-last: scatter in memory order, (n, h * w, c) with the pooled positions
+        # d/dx of BatchNorm at the input: invstd (G - mean(G) - x̂ mean(G x̂)), G the pooling's
+        # scatter of grad_pooled; as slope * x + shift plus the scatter of invstd * grad_pooled
+        slope = (grad_pooled * normalised).sum(dims, keepdim=True).mul_(-1.0 / per_channel) * invstd * invstd
+        shift = grad_pooled.sum(dims, keepdim=True).mul_(-1.0 / per_channel) * invstd - slope * mean
+        spread = grad_pooled * invstd
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            # channels-last: work on the memory order, rows (n, h * w, c); the per-channel
+            # multiply-add is faster there (vectorised along the contiguous channels)
             def rows(t: torch.Tensor) -> torch.Tensor:
                 return t.permute(0, 2, 3, 1).reshape(t.shape[0], -1, channels)
-            rows(grad).scatter_add_(1, rows(indices), rows(grad_pooled * scale))
+            grad_rows = torch.addcmul(shift.view(channels), rows(x), slope.view(channels))
+            grad_rows.scatter_add_(1, rows(indices), rows(spread))
+            n, _, height, width = x.shape
+            grad = grad_rows.view(n, height, width, channels).permute(0, 3, 1, 2)
         else:
-            grad.flatten(2).scatter_add_(2, indices.flatten(2), (grad_pooled * scale).flatten(2))
+            grad = torch.addcmul(shift, x, slope)
+            grad.flatten(2).scatter_add_(2, indices.flatten(2), spread.flatten(2))
         return grad, None, None, None, None
 
 
