@@ -490,7 +490,7 @@ class AABiGAN(TorchDetector):
         pair (``tests/test_aa_bigan.py`` checks the applied gradients against those losses).
         """
         outputs = [name for name in CUT_OUTPUTS if getattr(batch, name) is not None]
-        cut = batch._replace(**{name: getattr(batch, name).detach().requires_grad_() for name in outputs})
+        cut = batch._replace(**{name: self._cut(getattr(batch, name)) for name in outputs})
         with self._autocast():
             terms = self._ge_terms(cut)
         ge = self._ge_losses(terms)
@@ -501,6 +501,11 @@ class AABiGAN(TorchDetector):
         torch.autograd.backward([getattr(batch, n) for n in to_e], [grads[n] for n in to_e],
                                 inputs=list(self.encoder_.parameters()))
         return ge
+
+    @staticmethod
+    def _cut(output: torch.Tensor) -> torch.Tensor:
+        """A copy of an E or G output that starts a new graph (see :meth:`_ge_backward`)."""
+        return output.detach().requires_grad_()
 
     def _should_stop(self, epoch: int, losses: dict[str, float]) -> bool:
         done = epoch + 1
