@@ -177,8 +177,10 @@ class _BatchNormMaxPool(torch.autograd.Function):
 
 def _batchnorm_maxpool(x: torch.Tensor, bn: nn.BatchNorm2d) -> torch.Tensor:
     """``max_pool2d(bn(x), 2)`` with ``bn`` in training mode, through :class:`_BatchNormMaxPool`
-    (which also updates ``bn``'s running statistics and batch count as ``bn`` would)."""
-    if bn.affine or not bn.track_running_stats or _inside_functorch(x):
+    (which also updates ``bn``'s running statistics and batch count as ``bn`` would) on CPU, where
+    it was measured; elsewhere (GPU: cuDNN's BatchNorm, fewer kernel launches, and a scatter that
+    would not be deterministic there) and under ``vmap``, the modules."""
+    if x.device.type != "cpu" or bn.affine or not bn.track_running_stats or _inside_functorch(x):
         return F.max_pool2d(bn(x), 2, 2)
     bn.num_batches_tracked.add_(1)
     momentum = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
