@@ -61,3 +61,4 @@ def test_a_plugin_display_name_is_used_in_reports(tmp_path):
     assert detector_label("plug-label") == "Plugged In"
     assert detector_label("plug-label[epochs:2]") == "Plugged In[epochs:2]"
     assert detector_label("deep-sad") == "Deep SAD"
+    assert detector_label("pyod-iforest") == "iForest"

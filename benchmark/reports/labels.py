@@ -31,6 +31,12 @@ DETECTOR_LABELS: dict[str, str] = {
     "prenet": "PReNet",
     "feawad": "FEAWAD",
     "xgbod": "XGBOD",
+    # PyOD's unsupervised models through detectors.pyod_adapter
+    "pyod-iforest": "iForest",
+    "pyod-ocsvm": "OCSVM",
+    "pyod-kde": "KDE",
+    "pyod-ecod": "ECOD",
+    "pyod-deepsvdd": "DeepSVDD (PyOD)",
 }
 
 DATASET_LABELS: dict[str, str] = {
