@@ -261,6 +261,7 @@ def test_batchnorm_and_pool_in_one_step_compute_what_the_two_modules_compute(cha
             x = x.contiguous(memory_format=torch.channels_last)
         x.requires_grad_()
         fast, plain = _batchnorm_maxpool(x, fused_bn), F.max_pool2d(plain_bn(x), 2, 2)
+        assert "BatchNormMaxPool" in type(fast.grad_fn).__name__  # the one-step path, not the modules
         torch.testing.assert_close(fast, plain, rtol=1e-12, atol=1e-12)
         weights = torch.randn_like(plain)
         (grad_fast,) = torch.autograd.grad((fast * weights).sum(), x)
