@@ -10,7 +10,7 @@ and G's outputs that start the G/E graph are non-leaf clones (``_cut``); the gra
 work, are the same. The rate is that of a 2,048 x 2,048 float32 matrix product
 (``torch.mm``), the best case of the same oneDNN/MKL kernels.
 
-Usage: ``python benchmarks/aa_bigan_flops.py [--threads 2] [--epochs-per-second REF]``.
+Usage: ``python benchmarks/aa_bigan_flops.py [--threads 2] [--iterations 6]``.
 Not a test: it prints numbers.
 """
 from __future__ import annotations
@@ -25,7 +25,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 GEMM_SIZE = 2048
-REFERENCE_EPOCH_S = 22.05  # the authors' code, 2 threads, this project's machine (issue 12)
 
 
 def matmul_gflops(threads: int, repeats: int = 10) -> float:
@@ -51,6 +50,7 @@ def main() -> None:
     from torch.utils.flop_counter import FlopCounterMode
 
     from aa_bigan_speed import _split
+    from benchmark.perf import REFERENCES
     from detectors.aa_bigan import AABiGAN
 
     class Counted(AABiGAN):
@@ -80,14 +80,15 @@ def main() -> None:
     seconds = (time.perf_counter() - start) / args.iterations
     gemm = matmul_gflops(args.threads)
     per_epoch = det._batches_per_epoch()
-    needed = gflop * per_epoch / (REFERENCE_EPOCH_S / 2)
+    half_reference = REFERENCES[("aa-bigan", "train")].seconds_per_epoch / 2  # the authors' code, issue 12
+    needed = gflop * per_epoch / half_reference
     print(f"AA-BiGAN, MNIST, {args.threads} thread(s)")
     print(f"  work per iteration: {gflop:.1f} GFLOP; by operation:",
           ", ".join(f"{op} {n / 1e9:.1f}" for op, n in counter.get_flop_counts()["Global"].items()))
     print(f"  {seconds:.3f} s per iteration = {gflop / seconds:.0f} GFLOP/s; epoch of {per_epoch} iterations "
           f"about {seconds * per_epoch:.1f} s")
     print(f"  {GEMM_SIZE}x{GEMM_SIZE} float32 matrix product: {gemm:.0f} GFLOP/s")
-    print(f"  half the reference epoch ({REFERENCE_EPOCH_S / 2:.2f} s) needs {needed:.0f} GFLOP/s, "
+    print(f"  half the reference epoch ({half_reference:.2f} s) needs {needed:.0f} GFLOP/s, "
           f"{needed / gemm:.0%} of the matrix-product rate")
 
 

@@ -24,6 +24,7 @@ BN_EPS = 1e-4
 LEAKY_SLOPE = 0.01
 KERNEL = 5
 UPSAMPLE = 2
+POOL = 2  # the encoders' max-pooling window and stride
 
 REP_DIMS = {"mnist": 32, "fmnist": 64, "cifar10": 128}
 
@@ -144,7 +145,7 @@ class _BatchNormMaxPool(torch.autograd.Function):
         mean, var = torch.batch_norm_update_stats(x, running_mean, running_var, momentum)
         channel = (1, x.shape[1], 1, 1)
         mean, invstd = mean.view(channel), (var + eps).rsqrt().view(channel)
-        pooled, indices = F.max_pool2d(x, 2, 2, return_indices=True)
+        pooled, indices = F.max_pool2d(x, POOL, POOL, return_indices=True)
         normalised = (pooled - mean) * invstd
         ctx.save_for_backward(x, indices, mean, invstd, normalised)
         return normalised
@@ -176,12 +177,13 @@ class _BatchNormMaxPool(torch.autograd.Function):
 
 
 def _batchnorm_maxpool(x: torch.Tensor, bn: nn.BatchNorm2d) -> torch.Tensor:
-    """``max_pool2d(bn(x), 2)`` with ``bn`` in training mode, through :class:`_BatchNormMaxPool`
-    (which also updates ``bn``'s running statistics and batch count as ``bn`` would) on CPU, where
-    it was measured; elsewhere (GPU: cuDNN's BatchNorm, fewer kernel launches, and a scatter that
-    would not be deterministic there) and under ``vmap``, the modules."""
-    if x.device.type != "cpu" or bn.affine or not bn.track_running_stats or _inside_functorch(x):
-        return F.max_pool2d(bn(x), 2, 2)
+    """``max_pool2d(bn(x), POOL)``: with ``bn`` in training mode on CPU, where it was measured,
+    through :class:`_BatchNormMaxPool` (which also updates ``bn``'s running statistics and batch
+    count as ``bn`` would); otherwise (eval mode, GPU: cuDNN's BatchNorm, fewer kernel launches,
+    and a scatter that would not be deterministic there; under ``vmap``) the module then pooling."""
+    if (not bn.training or x.device.type != "cpu" or bn.affine or not bn.track_running_stats
+            or _inside_functorch(x)):
+        return F.max_pool2d(bn(x), POOL, POOL)
     bn.num_batches_tracked.add_(1)
     momentum = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
     return _BatchNormMaxPool.apply(x, bn.running_mean, bn.running_var, momentum, bn.eps)
@@ -195,20 +197,18 @@ class _ConvStack(nn.Module):
     each window (the one exception: two negative inputs less than a rounding step apart can
     become equal after the ×0.01 and then tie). After the pool it touches a quarter of the
     elements: on one CPU thread the activations' forward and backward passes of an MNIST
-    Deep SAD epoch take about 22 ms instead of about 60 ms (torch profiler). In training mode
-    BatchNorm and the pool run as one autograd step (:func:`_batchnorm_maxpool`).
+    Deep SAD epoch take about 22 ms instead of about 60 ms (torch profiler). BatchNorm and the
+    pool run through :func:`_batchnorm_maxpool` (one autograd step in training on CPU).
     """
 
     def __init__(self, channels: tuple[int, ...]):
         super().__init__()
         self.convs = nn.ModuleList(_conv(a, b) for a, b in zip(channels[:-1], channels[1:]))
         self.bns = nn.ModuleList(_bn2d(b) for b in channels[1:])
-        self.pool = nn.MaxPool2d(2, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for conv, bn in zip(self.convs, self.bns):
-            h = conv(x)
-            x = _act(_batchnorm_maxpool(h, bn) if bn.training else self.pool(bn(h)))
+            x = _act(_batchnorm_maxpool(conv(x), bn))
         return x
 
 
