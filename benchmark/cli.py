@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
     p.add_argument("--dry-run", action="store_true", help="list the jobs and what they will cost; run nothing")
     p.add_argument("--report-only", action="store_true", help="rebuild the reports of --out from its runs CSV")
+    p.add_argument("--merge", type=_csv_list(Path), metavar="DIR,DIR,...",
+                   help="with --report-only: first build --out's runs CSV from these output folders' rows (the last "
+                        "row of each job wins, in the order given; --detectors keeps only those), e.g. runs made one "
+                        "detector or one policy at a time; --out must be a new folder or an earlier merge")
     p.add_argument("--list-suites", action="store_true", help="list the suites and exit")
     p.add_argument("--list-detectors", action="store_true", help="list the registered detectors and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -171,7 +175,19 @@ def _main(args: argparse.Namespace) -> int:
     except OutputDirError as exc:
         raise UsageError(str(exc)) from None
 
+    if args.merge and not args.report_only:
+        raise UsageError("--merge goes with --report-only (it builds reports from stored rows; it runs nothing)")
     if args.report_only:
+        if args.merge:
+            from .store import merge_runs
+
+            try:
+                merged = merge_runs(args.merge, out_dir, args.detectors)
+            except OutputDirError as exc:
+                raise UsageError(str(exc)) from None
+            print(f"merged {len(merged)} jobs from {len(args.merge)} folders into {out_dir / 'runs.csv'}")
+        elif args.detectors:
+            raise UsageError("--detectors with --report-only needs --merge (reports cover every row of --out)")
         return _report(ResultsStore(out_dir), expected=None, print_table=True)
 
     if args.jobs < 1:

@@ -68,7 +68,7 @@ COLUMNS = (
     "detector", "stage", "k", "epochs_timed", "wall_s_per_epoch", "cpu_s_per_epoch", "epochs_run", "setup_wall_s",
     "fit_wall_s", "score_wall_s", "score_cpu_s", "peak_rss_growth_mib", "peak_rss_mib", "peak_cuda_mib",
     "memory_method", "device", "device_kind", "threads", "dataset", "normal_class", "known_class", "gamma_l",
-    "selection", "max_train_normals", "n_train", "n_val", "n_test", "batch_size", "torch", "timestamp",
+    "selection", "max_train_normals", "n_train", "n_val", "n_test", "batch_size", "torch", "cpu", "timestamp",
 )
 
 
@@ -92,6 +92,27 @@ REFERENCES: dict[tuple[str, str], Reference] = {
     ("deep-sad", "train"): Reference(0.885, "cpu", 1, 128, "public Deep SAD code, training, 0.86-0.91 s"),
     ("aa-bigan", "train"): Reference(22.05, "wall", 2, 200, "AA-BiGAN reference of issue 12", peak_rss_gib=1.54),
 }
+
+
+def cpu_description() -> str:
+    """The processor's model name and the widest vector instructions torch uses on it, e.g.
+    "AMD EPYC (AVX2)". Written into every row because CPU figures, and their ratios to the
+    references (measured on the development machine of issue 12), move with it: the same tree's
+    Deep SAD training epoch took 0.62-0.76 CPU-seconds in a session whose machine multiplied float32
+    matrices at 219-269 GFLOP/s on 2 threads, and 1.01 on an "AMD EPYC (AVX2)" that did 109."""
+    import platform
+
+    import torch
+
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    model = model or platform.processor() or platform.machine()
+    return f"{model} ({torch.backends.cpu.get_cpu_capability()})"
 
 
 def device_kind_of(device: str) -> str:
@@ -210,7 +231,8 @@ def time_configuration(detector: str, experiment: Experiment, split, arch: str, 
         "known_class": experiment.known_class, "gamma_l": experiment.gamma_l, "selection": PERF_SELECTION,
         "max_train_normals": experiment.max_train_normals, "n_train": len(split.y_train),
         "n_val": 0 if split.y_val is None else len(split.y_val), "n_test": len(split.y_test),
-        "batch_size": accepted.get("batch_size"), "torch": torch.__version__, "timestamp": timestamp,
+        "batch_size": accepted.get("batch_size"), "torch": torch.__version__, "cpu": cpu_description(),
+        "timestamp": timestamp,
     }
     rows = []
     timed_total = 0.0
@@ -382,7 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{PERF_EXPERIMENT.dataset} normal {PERF_EXPERIMENT.normal_class} / known {PERF_EXPERIMENT.known_class}, "
           f"gamma_l {PERF_EXPERIMENT.gamma_l}, {PERF_SELECTION} split"
           + (f", {args.max_train_normals} training normals" if args.max_train_normals else "")
-          + f"; device {args.device}, {args.threads} thread(s), {args.epochs} epoch(s) per stage", flush=True)
+          + f"; device {args.device}, {args.threads} thread(s), {args.epochs} epoch(s) per stage; "
+          f"CPU {cpu_description()}", flush=True)
     rows: list[dict[str, Any]] = []
     start = time.perf_counter()
     from detectors import get_detector_class

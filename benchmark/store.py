@@ -135,3 +135,49 @@ def check_output_dir(out_dir: Path) -> None:
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise OutputDirError(f"--out {out_dir}: {probe} is not a writable folder; choose a folder you can write to")
 
+
+
+MERGE_NOTE = "merged_from.txt"  # marks a folder whose runs CSV was built by merge_runs
+
+
+def merge_runs(sources: list[Path], out_dir: Path, detectors: list[str] | None = None) -> pd.DataFrame:
+    """Write ``out_dir``'s runs CSV as the union of the runs CSVs of ``sources`` (output folders), the
+    last stored row of each job winning in the order given, restricted to ``detectors`` if given.
+
+    For reports over runs made separately (one folder per detector, per policy, per machine): the
+    rows are copied as they are, so every report treats them as one run. ``out_dir`` must be new,
+    or a folder this function wrote before (it is rebuilt); a folder with a run of its own is refused
+    rather than overwritten. Returns the merged rows.
+    """
+    out_dir = Path(out_dir)
+    target = out_dir / RUNS_FILE
+    if target.exists() and not (out_dir / MERGE_NOTE).exists():
+        raise OutputDirError(f"{target} holds a run of its own (no {MERGE_NOTE}); merge into a new folder")
+    frames = []
+    for source in sources:
+        store = ResultsStore(source)
+        if Path(source).resolve() == out_dir.resolve():
+            raise OutputDirError(f"--merge {source}: that is the --out folder itself")
+        if not store.path.exists():
+            raise OutputDirError(f"--merge {source}: no {RUNS_FILE} there")
+        frames.append(pd.read_csv(store.path, dtype=str, keep_default_na=False))  # verbatim: text in, text out
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
+    if detectors is not None:
+        unknown = sorted(set(detectors) - set(rows["detector"]))
+        if unknown:
+            raise OutputDirError(f"--detectors {', '.join(unknown)}: no rows of {'it' if len(unknown) == 1 else 'them'} "
+                                 f"in {', '.join(map(str, sources))}")
+        rows = rows[rows["detector"].isin(detectors)]
+    rows = rows.drop_duplicates("job_key", keep="last").reset_index(drop=True)
+    check_output_dir(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    rows.to_csv(tmp, index=False)
+    tmp.replace(target)
+    counts = rows.groupby(["selection", "detector"]).size()
+    (out_dir / MERGE_NOTE).write_text(
+        "runs.csv = the last row of each job from, in this order:\n" + "".join(f"  {s}\n" for s in sources)
+        + ("detectors: " + ", ".join(detectors) + "\n" if detectors is not None else "")
+        + "jobs per selection and detector:\n" + "".join(f"  {s} {d}: {n}\n" for (s, d), n in counts.items()),
+        encoding="utf-8")
+    return rows

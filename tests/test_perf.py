@@ -18,6 +18,7 @@ def test_a_tiny_perf_run_writes_one_row_per_stage(tmp_path, data_dir, capsys):
     assert (frame["detector"] == "deep-sad").all() and (frame["k"] == 1).all()
     assert (frame["max_train_normals"] == 200).all() and (frame["device_kind"] == "cpu").all()
     assert (frame[["wall_s_per_epoch", "cpu_s_per_epoch", "score_wall_s"]] > 0).all().all()
+    assert frame["cpu"].str.contains(r"\(.+\)").all()  # model and vector level: ratios depend on them
     assert (frame["n_train"] == 210).all()  # 200 normals + int(200 * .05 / .95) collected anomalies
     text = capsys.readouterr().out
     assert "deep-sad" in text and "n/a (fewer training normals)" in text  # no ratio against full-data figures

@@ -18,6 +18,7 @@ from .jobs import missing_jobs
 from .labels import dataset_label, detector_label, format_gamma, order_methods
 from .load import Group, prepare_runs, read_runs, split_groups
 from .many_sets import write_many_set_reports
+from .policies import write_policy_reports
 from .render import format_p, frame_latex, frame_markdown
 from .reproduction import REFERENCE_PATH, SOURCE_NOTE, compare_to_paper, display_frame, load_reference, \
     summary_sentence
@@ -57,6 +58,9 @@ def write_reports(runs_csv: Path, out_dir: Path, expected: pd.DataFrame | None =
                                    report_dir, ref, alpha)
         written += paths
         sections.append(text)
+    paths, texts = write_policy_reports(jobs, report_dir)  # e.g. strict against paper, when both are here
+    written += paths
+    sections += texts
     index = report_dir / "report.md"
     index.write_text(index_markdown(Path(runs_csv), jobs, missing, sections), encoding="utf-8")
     return written + [index]
