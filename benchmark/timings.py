@@ -145,8 +145,22 @@ def load_perf_timings(device: str, root: Path | None = None) -> PerfTimings | No
                 stages={str(r.stage): float(r.wall_s_per_epoch) for r in group.itertuples()},
                 setup_seconds=float(first["setup_wall_s"]), score_seconds=float(first["score_wall_s"]),
                 n_test=int(first["n_test"]), n_val=int(first["n_val"]),
-                source=f"{path}, measured with {int(first['threads'])} thread(s)")
+                source=f"{path}, measured with {int(first['threads'])} thread(s)" + _machine_note(first, device))
     return timings if timings.entries else None
+
+
+def _machine_note(row: pd.Series, device: str) -> str:
+    """For CPU figures: the processor they were measured on, and a warning when it is not this one
+    (the same Deep SAD epoch took 1.3-1.6x longer on one machine of this project than on another; GPU rows name no CPU)."""
+    if device_kind(device) != "cpu":
+        return ""
+    from .perf import cpu_description
+
+    measured = row.get("cpu")
+    if not isinstance(measured, str) or not measured:
+        return " on an unrecorded CPU (perf CSV written before rows named it)"
+    here = cpu_description()
+    return f" on {measured}" if measured == here else f" on {measured}, not this machine's {here}: expect other times"
 
 
 def perf_estimate(job: Job, perf: PerfTimings | None) -> tuple[float, str] | None:

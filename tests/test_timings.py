@@ -72,7 +72,7 @@ SETUP, AE_EPOCH, TRAIN_EPOCH, SCORE, N_TEST, N_VAL = 1.0, 2.0, 1.0, 4.0, 8000, 2
 BIGAN_EPOCH = 20.0
 
 
-def write_perf_csv(folder, kind="cpu", max_train_normals=None):
+def write_perf_csv(folder, kind="cpu", max_train_normals=None, cpu=None):
     rows = []
     for detector, stage, per_epoch in (("deep-sad", "autoencoder", AE_EPOCH), ("deep-sad", "train", TRAIN_EPOCH),
                                        ("aa-bigan", "train", BIGAN_EPOCH),
@@ -80,7 +80,7 @@ def write_perf_csv(folder, kind="cpu", max_train_normals=None):
         row = {c: None for c in PERF_COLUMNS}
         row.update(detector=detector, stage=stage, k=1, wall_s_per_epoch=per_epoch, cpu_s_per_epoch=per_epoch,
                    setup_wall_s=SETUP, score_wall_s=SCORE, n_test=N_TEST, n_val=N_VAL, threads=1, dataset="mnist",
-                   max_train_normals=max_train_normals, device_kind=kind)
+                   max_train_normals=max_train_normals, device_kind=kind, cpu=cpu)
         rows.append(row)
     folder.mkdir(parents=True, exist_ok=True)
     suffix = "" if max_train_normals is None else f"_max-train-normals-{max_train_normals}"
@@ -110,6 +110,18 @@ def test_perf_timings_estimate_a_job_from_its_epochs(tmp_path):
     # AA-BiGAN evaluates every epoch by default: one validation scoring (n_val / n_test of a test scoring) each
     seconds, _ = perf_estimate(full_job("aa-bigan", {"epochs": 4}), perf)
     assert seconds == pytest.approx(SETUP + 4 * BIGAN_EPOCH + SCORE + 4 * SCORE * N_VAL / N_TEST)
+
+
+def test_perf_timings_name_the_cpu_they_were_measured_on(tmp_path):
+    from benchmark.perf import cpu_description
+
+    write_perf_csv(tmp_path, cpu=cpu_description())
+    assert load_perf_timings("cpu", tmp_path).entries[("mnist", "deep-sad", "")].source.endswith(f" on {cpu_description()}")
+    write_perf_csv(tmp_path, cpu="Some Other CPU (AVX512)")
+    source = load_perf_timings("cpu", tmp_path).entries[("mnist", "deep-sad", "")].source
+    assert "on Some Other CPU (AVX512), not this machine's" in source and "expect other times" in source
+    write_perf_csv(tmp_path)  # a CSV from before the column existed
+    assert "unrecorded CPU" in load_perf_timings("cpu", tmp_path).entries[("mnist", "deep-sad", "")].source
 
 
 def test_perf_timings_cover_only_their_data_size_and_device_kind(tmp_path):
