@@ -136,7 +136,6 @@ def check_output_dir(out_dir: Path) -> None:
         raise OutputDirError(f"--out {out_dir}: {probe} is not a writable folder; choose a folder you can write to")
 
 
-
 MERGE_NOTE = "merged_from.txt"  # marks a folder whose runs CSV was built by merge_runs
 
 
