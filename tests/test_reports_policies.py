@@ -13,7 +13,7 @@ from scipy import stats
 from benchmark.cli import main
 from benchmark.reports import write_reports
 from benchmark.reports.load import prepare_runs
-from benchmark.reports.policies import policy_cells, policy_summary
+from benchmark.reports.policies import policy_cells, policy_summary, summary_markdown
 from benchmark.store import MERGE_NOTE
 
 SETS = [f"adbench/set{i:02d}" for i in range(8)]
@@ -61,6 +61,16 @@ def test_differences_are_per_cell_means_and_na_cells_are_left_out():
     assert nda["p_wilcoxon"] == pytest.approx(stats.wilcoxon(nda_cells["mean_other"], nda_cells["mean_base"]).pvalue)
     assert nda["min_cell"].startswith("adbench/set") and nda["min_diff"] == nda_cells["diff"].min()
     assert abs(summary.loc["xgbod", "mean_diff"]) < 1.5  # no shift put in: only noise
+
+
+def test_a_detector_without_any_comparable_cell_is_listed_not_dropped():
+    strict = _rows("strict")
+    strict.loc[strict["detector"] == "nda", ["status", "auroc"]] = ["n.a.", np.nan]
+    summary = policy_summary(policy_cells(prepare_runs(_rows("paper")), prepare_runs(strict))).set_index("method")
+    assert summary.loc["nda", "cells"] == 0 and summary.loc["nda", "cells_left_out"] == 16
+    assert np.isnan(summary.loc["nda", "mean_diff"]) and summary.loc["xgbod", "cells"] == 15
+    text = summary_markdown(summary.reset_index(), "paper", "strict", "")
+    assert "| NDA " in text and "| 0 " in text
 
 
 def test_report_written_only_for_twin_groups(tmp_path):

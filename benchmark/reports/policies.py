@@ -46,8 +46,13 @@ def _where(row: pd.Series) -> str:
     return f"{dataset_label(row['dataset'])} γl {format_gamma(row['gamma_l'])}"
 
 
+SUMMARY_COLUMNS = ["method", "cells", "cells_left_out", "base_mean", "other_mean", "mean_diff", "median_diff",
+                   "std_diff", "min_diff", "min_cell", "max_diff", "max_cell", "better", "worse", "p_wilcoxon"]
+
+
 def policy_summary(cells: pd.DataFrame) -> pd.DataFrame:
-    """Per detector: the distribution of ``diff`` over its cells and the signed-rank test."""
+    """Per detector: the distribution of ``diff`` over its cells and the signed-rank test (NaN where
+    no cell has a result under both policies)."""
     out = []
     for method in order_methods(cells["method"].unique()):
         part = cells[cells["method"] == method]
@@ -62,7 +67,7 @@ def policy_summary(cells: pd.DataFrame) -> pd.DataFrame:
                        better=int((diff > 0).sum()), worse=int((diff < 0).sum()),
                        p_wilcoxon=paired_wilcoxon(ok["mean_other"].to_numpy(), ok["mean_base"].to_numpy())[1])
         out.append(row)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out).reindex(columns=SUMMARY_COLUMNS)
 
 
 def _pairs(groups: list[tuple[Group, pd.DataFrame]]) -> list[tuple[Group, pd.DataFrame, Group, pd.DataFrame]]:
