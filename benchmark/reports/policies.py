@@ -42,8 +42,17 @@ def policy_cells(base_rows: pd.DataFrame, other_rows: pd.DataFrame) -> pd.DataFr
 
 
 def _where(row: pd.Series) -> str:
-    """A cell's name for a reader: dataset, then γl where the cells differ in it."""
-    return f"{dataset_label(row['dataset'])} γl {format_gamma(row['gamma_l'])}"
+    """A cell's name for a reader: the dataset, its normal and known classes where it has classes
+    (images), γl, and γp and k_l where they are not the tables' defaults (0 and 1)."""
+    parts = [dataset_label(row["dataset"])]
+    if int(row["normal_class"]) >= 0:
+        parts.append(f"normal {row['normal_class']} known {row['known_classes'] or '–'}")
+    parts.append(f"γl {format_gamma(row['gamma_l'])}")
+    if row["gamma_p"]:
+        parts.append(f"γp {format_gamma(row['gamma_p'])}")
+    if int(row["k_l"]) != 1:
+        parts.append(f"k_l {row['k_l']}")
+    return " ".join(parts)
 
 
 SUMMARY_COLUMNS = ["method", "cells", "cells_left_out", "base_mean", "other_mean", "mean_diff", "median_diff",
@@ -126,7 +135,7 @@ def write_policy_reports(jobs: pd.DataFrame, report_dir: Path) -> tuple[list[Pat
         cells_path, summary_path = report_dir / f"{stem}_cells.csv", report_dir / f"{stem}.csv"
         cells.assign(**extra).to_csv(cells_path, index=False)
         summary.assign(**extra).to_csv(summary_path, index=False)
-        context = (f"Groups {base_group.tag} and {other_group.tag}.")
+        context = f"Groups {base_group.tag} and {other_group.tag}."
         text = summary_markdown(summary, base_group.selection, other_group.selection, context)
         md_path = report_dir / f"{stem}.md"
         md_path.write_text(text, encoding="utf-8")
