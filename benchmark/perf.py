@@ -36,6 +36,7 @@ Timings are a script run on purpose: no test asserts a duration. Example:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -94,12 +95,14 @@ REFERENCES: dict[tuple[str, str], Reference] = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_description() -> str:
     """The processor's model name and the widest vector instructions torch uses on it, e.g.
     "AMD EPYC (AVX2)". Written into every row because CPU figures, and their ratios to the
     references (measured on the development machine of issue 12), move with it: the same tree's
     Deep SAD training epoch took 0.62-0.76 CPU-seconds in a session whose machine multiplied float32
-    matrices at 219-269 GFLOP/s on 2 threads, and 1.01 on an "AMD EPYC (AVX2)" that did 109."""
+    matrices at 219-269 GFLOP/s on 2 threads, and 1.01 on an "AMD EPYC (AVX2)" that did 109.
+    Read once per process (every perf row and every dry-run estimate asks for it)."""
     import platform
 
     import torch

@@ -154,12 +154,12 @@ def merge_runs(sources: list[Path], out_dir: Path, detectors: list[str] | None =
         raise OutputDirError(f"{target} holds a run of its own (no {MERGE_NOTE}); merge into a new folder")
     frames = []
     for source in sources:
-        store = ResultsStore(source)
+        path = Path(source) / RUNS_FILE
         if Path(source).resolve() == out_dir.resolve():
             raise OutputDirError(f"--merge {source}: that is the --out folder itself")
-        if not store.path.exists():
+        if not path.exists():
             raise OutputDirError(f"--merge {source}: no {RUNS_FILE} there")
-        frames.append(pd.read_csv(store.path, dtype=str, keep_default_na=False))  # verbatim: text in, text out
+        frames.append(pd.read_csv(path, dtype=str, keep_default_na=False))  # verbatim: text in, text out
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
     if detectors is not None:
         unknown = sorted(set(detectors) - set(rows["detector"]))
