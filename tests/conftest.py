@@ -18,13 +18,30 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    """Load ``--plugin`` modules before the contract tests list the registry at collection."""
+    """Load ``--plugin`` modules before the contract tests list the registry at collection.
+
+    Under pytest-xdist (``-n N``) each worker gets an equal share of the cores for torch and the
+    BLAS libraries, so that N workers do not each spin a thread per core and slow one another down.
+    """
+    _share_cores_between_workers()
     plugins = config.getoption("--plugin", default=[]) or []
     if plugins:
         from detectors import load_plugin
 
         for plugin in plugins:
             load_plugin(str(Path(plugin).resolve()) if plugin.endswith(".py") else plugin)
+
+
+def _share_cores_between_workers() -> None:
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not workers or "OMP_NUM_THREADS" in os.environ:
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = max(1, (os.cpu_count() or 1) // int(workers))
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
 
 
 def _data_dir() -> Path | None:

@@ -32,6 +32,10 @@ TINY_PARAMS: dict[str, dict] = {
     "aad": {"n_estimators": 10},
     "pyod-iforest": {"params": {"n_estimators": 10}},
     "pyod-deepsvdd": {"params": {"epochs": 1, "batch_size": 16}},
+    "devnet": {"epochs": 1, "batches_per_epoch": 2, "batch_size": 16},
+    "prenet": {"epochs": 1, "batches_per_epoch": 2, "batch_size": 16},
+    "feawad": {"epochs": 1, "ae_epochs": 1, "batches_per_epoch": 2, "batch_size": 16},
+    "xgbod": {"params": {"n_estimators": 10}},
 }
 
 PYOD_LABELS = "predict returns PyOD's labels (1 = outlier, 0 = inlier), not scikit-learn's -1/+1"
