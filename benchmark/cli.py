@@ -277,7 +277,8 @@ def _main(args: argparse.Namespace) -> int:
         from .plan import describe_plan
         from .timings import load_perf_timings
 
-        print(describe_plan(jobs, store, args.device, perf=load_perf_timings(args.device)))
+        print(describe_plan(jobs, store, args.device, perf=load_perf_timings(args.device),
+                            batch_experiments=args.batch_experiments))
         return _check_data_for_dry_run(suite.datasets, args.data_dir, find_missing)
 
     for name in suite.datasets:  # every data file checked before anything is written

@@ -6,7 +6,11 @@ What it measures, per registered torch detector (every subclass of
 CPU time, after a warm-up epoch; the rest of the fit (building the nets, moving the data,
 centre initialisation, the warm-up's extra cost) as ``setup_wall_s``; the time to score the
 test set; the peak memory. The experiment is fixed (:data:`PERF_EXPERIMENT`: MNIST, normal
-digit 0, known anomaly digit 1, γl .05, the ``paper`` split), the detectors run with their
+digit 0, known anomaly digit 1, γl .05, the ``paper`` split; ``--datasets`` times the same
+experiment on other image sets, e.g. ``fashion-mnist,cifar10-jpeg``, so that a dry run can
+estimate every dataset of the ``images`` suite; ``--synthetic-data`` replaces the pixels by seeded
+noise of the dataset's exact sizes, for a machine that cannot hold the files, and every row says
+which it was), the detectors run with their
 defaults except the number of epochs (``--epochs`` for every epoch parameter) and without an
 ``eval_set`` (training only; validation passes cost about one scoring of the validation set
 each).
@@ -19,16 +23,21 @@ in its own child process, so that every peak is its own. GPU: ``torch.cuda.max_m
 
 Output: a table on stdout (with ratios against the reference figures of issue 12 where they
 exist, see :data:`REFERENCES`) and a long-format CSV, by default
-``results/perf/perf_<device kind>.csv`` (``perf_cpu.csv`` or ``perf_cuda.csv``; a run with
-``--max-train-normals N`` writes ``perf_<kind>_max-train-normals-N.csv`` so that a quick run never
-replaces a full one). ``run_benchmark.py --dry-run`` reads these files to estimate jobs that have
-no comparable stored timing (:func:`benchmark.timings.perf_estimates`).
+``results/perf/perf_<device kind>.csv`` (``perf_cpu.csv`` or ``perf_cuda.csv``) for MNIST and
+``perf_<kind>_<dataset>.csv`` for another dataset (one file per dataset); ``--synthetic-data``
+adds ``_synthetic`` and ``--max-train-normals N`` adds ``_max-train-normals-N``, so that neither
+replaces a full run on the files. ``run_benchmark.py --dry-run`` reads these files to estimate
+jobs that have no comparable stored timing (:func:`benchmark.timings.perf_estimate`), and with
+``--batch-experiments K`` uses the rows of groups (below).
 
 Column ``k``: how many experiments were trained together (``--k 1,9``; default 1). With k > 1
 the detectors that can train a cell's experiments stacked (:mod:`detectors.batched`) fit k
 copies of the experiment with k seeds in one ``fit_many``; the per-epoch and scoring times are
 those of the whole group (all k), and the table adds the group's CPU time over k times the
-k = 1 figure of the same detector and stage. Detectors without ``fit_many`` are timed at k = 1 only.
+k = 1 figure of the same detector and stage (CPU time on a CPU, wall time on a GPU: on a CPU the
+copies share the cores, so no overhead is the goal; on a GPU they run at once, and the group's
+epoch against one experiment's, column "vs K=1", is what a batched run saves). Detectors without
+``fit_many`` are timed at k = 1 only.
 
 Timings are a script run on purpose: no test asserts a duration. Example:
 ``python -m benchmark.perf --device cpu --threads 1 --epochs 2``.
@@ -53,6 +62,17 @@ from .protocol import Experiment
 
 #: The fixed experiment of every measurement (issue 12) and its split policy.
 PERF_EXPERIMENT = Experiment("mnist", 0, 1, 1, 0.05, 0.0, 0)
+DEFAULT_DATASET = PERF_EXPERIMENT.dataset
+DATA_FILES, DATA_SYNTHETIC = "files", "synthetic"  # column ``data``: what the timed pixels were
+#: Image sizes, for ``--synthetic-data``: (channels, height, width), training and test images per
+#: class, as the loaders return them (tests/test_perf.py checks them against the files).
+IMAGE_SIZES: dict[str, tuple[tuple[int, int, int], tuple[int, ...], tuple[int, ...]]] = {
+    "mnist": ((1, 28, 28), (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+              (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)),
+    "fashion-mnist": ((1, 28, 28), (6000,) * 10, (1000,) * 10),
+    "cifar10": ((3, 32, 32), (5000,) * 10, (1000,) * 10),
+    "cifar10-jpeg": ((3, 32, 32), (5000,) * 10, (1000,) * 10),
+}
 PERF_SELECTION = "paper"
 #: Where the CSVs go and where ``--dry-run`` looks for them (relative to the working directory,
 #: like the default output folders of ``run_benchmark.py``).
@@ -68,7 +88,7 @@ MEMORY_METHOD_CUDA = "torch.cuda.max_memory_allocated"
 COLUMNS = (
     "detector", "stage", "k", "epochs_timed", "wall_s_per_epoch", "cpu_s_per_epoch", "epochs_run", "setup_wall_s",
     "fit_wall_s", "score_wall_s", "score_cpu_s", "peak_rss_growth_mib", "peak_rss_mib", "peak_cuda_mib",
-    "memory_method", "device", "device_kind", "threads", "dataset", "normal_class", "known_class", "gamma_l",
+    "memory_method", "device", "device_kind", "threads", "dataset", "data", "normal_class", "known_class", "gamma_l",
     "selection", "max_train_normals", "n_train", "n_val", "n_test", "batch_size", "torch", "cpu", "timestamp",
 )
 
@@ -124,10 +144,28 @@ def device_kind_of(device: str) -> str:
     return device_kind(device)
 
 
-def perf_csv_path(device_kind: str, max_train_normals: int | None = None, root: Path = PERF_DIR) -> Path:
-    """Where a run's CSV goes by default (one file per device kind and data size)."""
-    suffix = "" if max_train_normals is None else f"_max-train-normals-{max_train_normals}"
+def perf_csv_path(device_kind: str, max_train_normals: int | None = None, root: Path = PERF_DIR,
+                  dataset: str = DEFAULT_DATASET, synthetic: bool = False) -> Path:
+    """Where a run's CSV goes by default: one file per device kind, dataset, kind of pixels and data
+    size (MNIST's keeps the name it had before other datasets could be timed)."""
+    suffix = "" if dataset == DEFAULT_DATASET else f"_{dataset}"
+    suffix += "_synthetic" if synthetic else ""
+    suffix += "" if max_train_normals is None else f"_max-train-normals-{max_train_normals}"
     return root / f"perf_{device_kind}{suffix}.csv"
+
+
+def perf_experiment(dataset: str = DEFAULT_DATASET) -> Experiment:
+    """:data:`PERF_EXPERIMENT` on another image dataset: normal class 0, known anomaly class 1."""
+    from dataclasses import replace
+
+    return replace(PERF_EXPERIMENT, dataset=dataset)
+
+
+def image_datasets() -> list[str]:
+    """The datasets ``--datasets`` accepts: the registered image sets (the experiment needs classes)."""
+    from datasets import DATASETS
+
+    return [name for name, info in DATASETS.items() if info.kind == "image"]
 
 
 def torch_detectors() -> list[str]:
@@ -144,21 +182,45 @@ def _peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def load_split(max_train_normals: int | None = None, data_dir: str | None = None):
-    """The experiment (:data:`PERF_EXPERIMENT`, optionally with fewer training normals), its split
-    and the network family of its dataset."""
+def synthetic_dataset(name: str, seed: int = 0):
+    """A stand-in for image set ``name`` with its exact sizes (:data:`IMAGE_SIZES`) and seeded
+    uniform noise for pixels: training and scoring times do not depend on pixel values, so a
+    machine without the files (a GPU machine that cannot carry CIFAR-10's 62 MiB) can still time it."""
+    import numpy as np
+
+    from datasets import DATASETS
+    from datasets.dataset import Dataset
+
+    shape, train_counts, test_counts = IMAGE_SIZES[name]
+    rng = np.random.default_rng(seed)
+
+    def part(counts: tuple[int, ...]):
+        y = rng.permutation(np.repeat(np.arange(len(counts), dtype=np.int64), counts))
+        return rng.random((len(y), *shape), dtype=np.float32), y
+
+    X_train, y_train = part(train_counts)
+    X_test, y_test = part(test_counts)
+    return Dataset(name=name, kind="image", arch=DATASETS[name].arch, classes=tuple(range(len(train_counts))),
+                   X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+
+
+def load_split(max_train_normals: int | None = None, data_dir: str | None = None, dataset_name: str = DEFAULT_DATASET,
+               synthetic: bool = False):
+    """The experiment (:func:`perf_experiment` of ``dataset_name``, optionally with fewer training
+    normals), its split and the network family of its dataset (from its files, or
+    :func:`synthetic_dataset` when ``synthetic``)."""
     from dataclasses import replace
 
     from .jobs import _dataset
     from .protocol import make_split
 
-    dataset = _dataset(PERF_EXPERIMENT.dataset, data_dir)
-    experiment = replace(PERF_EXPERIMENT, max_train_normals=max_train_normals)
+    dataset = synthetic_dataset(dataset_name) if synthetic else _dataset(dataset_name, data_dir)
+    experiment = replace(perf_experiment(dataset_name), max_train_normals=max_train_normals)
     return experiment, make_split(dataset, experiment, PERF_SELECTION), dataset.arch
 
 
 def time_configuration(detector: str, experiment: Experiment, split, arch: str, *, device: str, epochs: int,
-                       k: int = 1) -> list[dict[str, Any]]:
+                       k: int = 1, data: str = DATA_FILES) -> list[dict[str, Any]]:
     """Fit ``detector`` on ``split`` (``k`` experiments trained together) and time it; one row per stage.
 
     Every parameter in :data:`EPOCH_PARAMS` the detector has is set to ``epochs``; the first epoch
@@ -230,7 +292,7 @@ def time_configuration(detector: str, experiment: Experiment, split, arch: str, 
         "peak_cuda_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
         "memory_method": MEMORY_METHOD_CUDA if cuda else MEMORY_METHOD_CPU,
         "device": str(getattr(det, "device_", device)), "device_kind": kind, "threads": torch.get_num_threads(),
-        "dataset": experiment.dataset, "normal_class": experiment.normal_class,
+        "dataset": experiment.dataset, "data": data, "normal_class": experiment.normal_class,
         "known_class": experiment.known_class, "gamma_l": experiment.gamma_l, "selection": PERF_SELECTION,
         "max_train_normals": experiment.max_train_normals, "n_train": len(split.y_train),
         "n_val": 0 if split.y_val is None else len(split.y_val), "n_test": len(split.y_test),
@@ -257,10 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog="See the module docstring of benchmark/perf.py for what is measured.")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:I or auto (default: cpu)")
     p.add_argument("--detectors", help="comma-separated detector names (default: every registered torch detector)")
+    p.add_argument("--datasets", default=DEFAULT_DATASET,
+                   help=f"comma-separated image datasets, each timed on normal 0 / known 1 (default: {DEFAULT_DATASET})")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
                    help=f"epochs per stage, the first a warm-up (default {DEFAULT_EPOCHS})")
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=f"torch CPU threads (default {DEFAULT_THREADS})")
     p.add_argument("--max-train-normals", type=int, help="fewer training normals, for quick runs")
+    p.add_argument("--synthetic-data", action="store_true",
+                   help="seeded noise of each dataset's exact sizes instead of its files (times only; rows say so)")
     p.add_argument("--k", default="1", help="comma-separated numbers of experiments trained together, e.g. 1,9 "
                                              "(K > 1: only detectors that can, see detectors.batched; default 1)")
     p.add_argument("--out", type=Path, help="CSV path (default: results/perf/perf_<device kind>[_max-train-normals-N].csv)")
@@ -275,10 +341,10 @@ def _child(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     from detectors import NotApplicableError
 
-    experiment, split, arch = load_split(args.max_train_normals, args.data_dir)
+    experiment, split, arch = load_split(args.max_train_normals, args.data_dir, args.datasets, args.synthetic_data)
     try:
         rows = time_configuration(args.child, experiment, split, arch, device=args.device, epochs=args.epochs,
-                                  k=int(args.k))
+                                  k=int(args.k), data=DATA_SYNTHETIC if args.synthetic_data else DATA_FILES)
     except NotApplicableError as exc:
         print(json.dumps({"not_applicable": str(exc)}))
         return 0
@@ -286,14 +352,16 @@ def _child(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_child(name: str, k: int, args: argparse.Namespace) -> list[dict[str, Any]] | str:
-    """Rows of one detector at one K from its own process, or the reason there are none."""
+def _run_child(name: str, k: int, dataset: str, args: argparse.Namespace) -> list[dict[str, Any]] | str:
+    """Rows of one detector at one K on one dataset from its own process, or the reason there are none."""
     cmd = [sys.executable, "-m", "benchmark.perf", "--child", name, "--device", args.device, "--epochs",
-           str(args.epochs), "--threads", str(args.threads), "--k", str(k)]
+           str(args.epochs), "--threads", str(args.threads), "--k", str(k), "--datasets", dataset]
     if args.max_train_normals is not None:
         cmd += ["--max-train-normals", str(args.max_train_normals)]
     if args.data_dir:
         cmd += ["--data-dir", args.data_dir]
+    if args.synthetic_data:
+        cmd.append("--synthetic-data")
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
     root = Path(__file__).resolve().parents[1]
     env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
@@ -330,16 +398,29 @@ def ratio_text(row: dict[str, Any]) -> tuple[str, str]:
     return label, text
 
 
-def group_ratio_text(row: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
-    """A K > 1 row's epoch time over K times the K = 1 row's (same detector, stage and device):
-    CPU time on CPU, wall time on a GPU. '' for K = 1 or without that row."""
+def _group_ratio(row: dict[str, Any], rows: Sequence[dict[str, Any]], per_experiment: bool) -> str:
+    """A K > 1 row's epoch time over the K = 1 row's of the same detector, stage, dataset and
+    device (times K when ``per_experiment``): CPU time on a CPU, wall time on a GPU. '' for K = 1
+    or without that row."""
     k = int(row["k"])
     clock = "cpu_s_per_epoch" if row["device_kind"] == "cpu" else "wall_s_per_epoch"
-    single = [r for r in rows if int(r["k"]) == 1 and (r["detector"], r["stage"], r["device_kind"])
-              == (row["detector"], row["stage"], row["device_kind"])]
+    same = ("detector", "stage", "device_kind", "dataset")
+    single = [r for r in rows if int(r["k"]) == 1 and all(r.get(c) == row.get(c) for c in same)]
     if k == 1 or not single or not single[0][clock]:
         return ""
-    return f"{row[clock] / (k * single[0][clock]):.2f}x"
+    return f"{row[clock] / ((k if per_experiment else 1) * single[0][clock]):.2f}x"
+
+
+def group_ratio_text(row: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
+    """A K > 1 row's epoch time over K times the K = 1 row's: what training together costs per
+    experiment (1.00x: no overhead; on a CPU the goal)."""
+    return _group_ratio(row, rows, per_experiment=True)
+
+
+def group_vs_single_text(row: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
+    """A K > 1 row's epoch time over one experiment's (K = 1): on a GPU, how much longer K
+    experiments together take than one alone (issue 12 asks for 90 in at most 3x)."""
+    return _group_ratio(row, rows, per_experiment=False)
 
 
 def _present(value: Any) -> bool:
@@ -357,11 +438,12 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     table = []
     for row in rows:
         ref, ratio = ratio_text(row)
-        table.append([row["detector"], row["stage"], row["k"], fmt(row["wall_s_per_epoch"]), fmt(row["cpu_s_per_epoch"]),
-                      group_ratio_text(row, rows), fmt(row["setup_wall_s"], 2), fmt(row["score_wall_s"], 2),
-                      fmt(row["peak_rss_growth_mib"], 0), fmt(row["peak_cuda_mib"], 0), ref, ratio])
-    headers = ["detector", "stage", "K", "wall s/epoch", "CPU s/epoch", "vs K x (K=1)", "setup s", "score s",
-               "peak RSS +MiB", "peak CUDA MiB", "reference", "ratio"]
+        table.append([row["dataset"], row["detector"], row["stage"], row["k"], fmt(row["wall_s_per_epoch"]),
+                      fmt(row["cpu_s_per_epoch"]), group_ratio_text(row, rows), group_vs_single_text(row, rows),
+                      fmt(row["setup_wall_s"], 2), fmt(row["score_wall_s"], 2), fmt(row["peak_rss_growth_mib"], 0),
+                      fmt(row["peak_cuda_mib"], 0), ref, ratio])
+    headers = ["dataset", "detector", "stage", "K", "wall s/epoch", "CPU s/epoch", "vs K x (K=1)", "vs K=1", "setup s",
+               "score s", "peak RSS +MiB", "peak CUDA MiB", "reference", "ratio"]
     return tabulate(table, headers=headers, tablefmt="github")
 
 
@@ -403,40 +485,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: not a registered torch detector: {', '.join(unknown)}; available: {', '.join(available)}",
               file=sys.stderr)
         return 2
-    out = args.out or perf_csv_path(kind, args.max_train_normals)
-    print(f"{PERF_EXPERIMENT.dataset} normal {PERF_EXPERIMENT.normal_class} / known {PERF_EXPERIMENT.known_class}, "
-          f"gamma_l {PERF_EXPERIMENT.gamma_l}, {PERF_SELECTION} split"
-          + (f", {args.max_train_normals} training normals" if args.max_train_normals else "")
-          + f"; device {args.device}, {args.threads} thread(s), {args.epochs} epoch(s) per stage; "
-          f"CPU {cpu_description()}", flush=True)
-    rows: list[dict[str, Any]] = []
-    start = time.perf_counter()
+    datasets = list(dict.fromkeys(d.strip() for d in args.datasets.split(",") if d.strip()))
+    images = image_datasets()
+    if not datasets or any(d not in images or (args.synthetic_data and d not in IMAGE_SIZES) for d in datasets):
+        print(f"error: --datasets must name image datasets ({', '.join(images)}); got {args.datasets!r}", file=sys.stderr)
+        return 2
     from detectors import get_detector_class
     from detectors.batched import supports_batching
 
-    for name in names:
-        for k in ks:
-            if k > 1 and not supports_batching(get_detector_class(name)):
-                print(f"  {name}: K = {k} skipped (no fit_many: trained one experiment at a time)", flush=True)
-                continue
-            result = _run_child(name, k, args)
-            if isinstance(result, str):
-                print(f"  {name} (K = {k}): {result}", file=sys.stderr, flush=True)
-                continue
-            rows += result
-            print(f"  {name} (K = {k}): done ({time.perf_counter() - start:.0f} s so far)", flush=True)
+    rows: list[dict[str, Any]] = []
+    written: list[Path] = []
+    start = time.perf_counter()
+    for dataset in datasets:
+        experiment = perf_experiment(dataset)
+        print(f"{dataset} normal {experiment.normal_class} / known {experiment.known_class}, "
+              f"gamma_l {experiment.gamma_l}, {PERF_SELECTION} split"
+              + (f", {args.max_train_normals} training normals" if args.max_train_normals else "")
+              + (", synthetic pixels of its sizes" if args.synthetic_data else "")
+              + f"; device {args.device}, {args.threads} thread(s), {args.epochs} epoch(s) per stage; "
+              f"CPU {cpu_description()}", flush=True)
+        dataset_rows: list[dict[str, Any]] = []
+        for name in names:
+            for k in ks:
+                if k > 1 and not supports_batching(get_detector_class(name)):
+                    print(f"  {name}: K = {k} skipped (no fit_many: trained one experiment at a time)", flush=True)
+                    continue
+                result = _run_child(name, k, dataset, args)
+                if isinstance(result, str):
+                    print(f"  {name} (K = {k}): {result}", file=sys.stderr, flush=True)
+                    continue
+                dataset_rows += result
+                print(f"  {name} (K = {k}): done ({time.perf_counter() - start:.0f} s so far)", flush=True)
+        rows += dataset_rows
+        if dataset_rows and args.out is None:  # one file per dataset, written as soon as it is complete
+            written.append(_write_rows(dataset_rows, perf_csv_path(kind, args.max_train_normals, dataset=dataset,
+                                                             synthetic=args.synthetic_data)))
     if not rows:
         print("error: no detector could be timed", file=sys.stderr)
         return 1
+    if args.out is not None:
+        written.append(_write_rows(rows, args.out))
+    print(format_table(rows))
+    print(f"memory: {rows[0]['memory_method']}; rows in {', '.join(map(str, written))}")
+    return 0
+
+
+def _write_rows(rows: Sequence[dict[str, Any]], out: Path) -> Path:
+    """The rows as a CSV at ``out``, replacing it only once complete."""
     import pandas as pd
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(tmp, index=False)
+    pd.DataFrame(list(rows), columns=list(COLUMNS)).to_csv(tmp, index=False)
     tmp.replace(out)
-    print(format_table(rows))
-    print(f"memory: {rows[0]['memory_method']}; rows in {out}")
-    return 0
+    return out
 
 
 if __name__ == "__main__":

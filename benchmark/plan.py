@@ -12,9 +12,14 @@ MAX_LISTED_JOBS = 100  # a dry run lists each job up to this many, then only the
 
 NO_TIMINGS = ("no stored timings of comparable jobs (same detector, parameters, dataset, subsampling, γl, γp, "
               "selection and device kind) in this folder, so no time estimate")
-NO_PERF_HINT = ("`python -m benchmark.perf` times every deep detector on MNIST; with its CSV in results/perf/ "
-                "a dry run estimates MNIST jobs from it")
+NO_PERF_HINT = ("`python -m benchmark.perf` times every deep detector on MNIST (`--datasets` for the others); "
+                "with its CSVs in results/perf/ a dry run estimates those datasets' jobs from them")
 SOURCE_STORED, SOURCE_PERF = "stored jobs", "perf benchmark"
+
+
+def _group_size(note: str) -> int:
+    """The K a group note of :meth:`benchmark.timings.PerfTimings.at` starts with ("K = 9 ...")."""
+    return int(note.split()[2])
 
 
 def duration(seconds: float) -> str:
@@ -26,7 +31,8 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", perf: PerfTimings | None = None) -> str:
+def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", perf: PerfTimings | None = None,
+                  batch_experiments: int = 1) -> str:
     """Jobs per detector and dataset, how many are stored already, and the time the rest will take.
 
     Time comes from stored runs of comparable jobs in the same folder (see
@@ -34,19 +40,33 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", pe
     timings (:func:`benchmark.timings.perf_estimate`); a job covered by neither is counted as
     unknown rather than guessed. The table names the source of each estimate and the footer
     says how many pending jobs each source covers.
+
+    ``batch_experiments`` K > 1 (the run's ``--batch-experiments``): the jobs the perf figures
+    estimate are grouped as the runner would group them (:func:`benchmark.runner.group_jobs`) and
+    each group costs the perf figures of its size (measured, interpolated or extrapolated, as the
+    source says), shared equally by its jobs. The estimate is the sum over tasks: what one worker
+    takes, one task after another.
     """
+    from .runner import group_jobs
+
     done = store.done_keys()
     timings = stored_timings(store.latest())
-    seconds, sources, perf_files = [], [], set()
-    for job in jobs:
-        value, source = estimate(job, device, timings), SOURCE_STORED
-        if value is None:
-            from_perf = perf_estimate(job, perf)
-            value, source = (from_perf[0], SOURCE_PERF) if from_perf else (None, "")
-            if from_perf:
-                perf_files.add(from_perf[1])
-        seconds.append(value)
-        sources.append(source if value is not None else "")
+    seconds: list[float | None] = [estimate(job, device, timings) for job in jobs]
+    sources = [SOURCE_STORED if value is not None else "" for value in seconds]
+    perf_files: set[str] = set()
+    group_notes: set[str] = set()
+    index = {id(job): i for i, job in enumerate(jobs)}
+    rest = [job for job, value in zip(jobs, seconds) if value is None and job.key not in done]
+    for group in group_jobs(rest, max(int(batch_experiments), 1)):
+        from_perf = perf_estimate(group[0], perf, len(group))
+        if from_perf is None:
+            continue
+        perf_files.add(from_perf.source)
+        if from_perf.group:
+            group_notes.add(from_perf.group)
+        for job in group:
+            seconds[index[id(job)]] = from_perf.seconds / len(group)
+            sources[index[id(job)]] = SOURCE_PERF
     frame = pd.DataFrame({
         "detector": [j.detector for j in jobs],
         "dataset": [j.experiment.dataset for j in jobs],
@@ -86,6 +106,9 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", pe
         else:
             n_stored = int(known.sum()) - n_perf
             footer += (f"; estimated {duration(todo['seconds'].sum())} for {int(known.sum())} of {len(todo)}: "
-                       f"{n_stored} from comparable stored jobs, {n_perf} from the perf benchmark's seconds per epoch "
-                       f"({'; '.join(sorted(perf_files))})" + ("" if known.all() else ", the others unknown"))
+                       f"{n_stored} from comparable stored jobs, {n_perf} from the perf benchmark's seconds per epoch"
+                       + (f" in groups of up to {batch_experiments} trained together" if batch_experiments > 1 else "")
+                       + f" ({'; '.join(sorted(perf_files))})" + ("" if known.all() else ", the others unknown"))
+            if group_notes:
+                footer += "; group sizes: " + ", ".join(sorted(group_notes, key=_group_size))
     return "\n".join(listed) + "\n\n" + table + footer

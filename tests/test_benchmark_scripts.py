@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--epochs", "1", "--max-train-normals", "200", "--max-test", "300", "--device", "cpu", "--threads", "1"]
 
@@ -28,3 +30,22 @@ def test_table1_csv_resumes(data_dir, tmp_path):
     rows = [r for r in csv.DictReader(out.open()) if r["auroc"]]
     assert [(r["normal"], r["known"]) for r in rows] == [("0", "1"), ("0", "2")]
     assert all(0 <= float(r["auroc"]) <= 100 for r in rows)
+
+
+@pytest.mark.slow
+def test_the_prepared_gpu_script_rehearses_on_a_cpu(data_dir, tmp_path):
+    """benchmarks/gpu_issue12.sh with QUICK=1 (tiny sizes, K = 1 and 2, CPU): every step writes its
+    files and the dry run estimates every job of AA-BiGAN's Table 1 from them (about 4 min)."""
+    import os
+
+    out = tmp_path / "out"
+    env = {**os.environ, "QUICK": "1", "BENCH_DATA_DIR": str(data_dir), "OUT": str(out), "PYTHON": sys.executable,
+           "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_issue12.sh")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    names = {p.name for p in out.glob("perf_cpu_*.csv")}
+    assert names == {"perf_cpu_mnist_groups.csv", "perf_cpu_fmnist_groups.csv", "perf_cpu_cifar10_synthetic_groups.csv",
+                     "perf_cpu_mnist_others.csv"}
+    dry = (out / "table1_dry_run.txt").read_text()
+    assert "1110 jobs" in dry and "estimated" in dry and "for 1110 of 1110" in dry and "K = 2 measured" in dry

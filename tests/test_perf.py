@@ -24,9 +24,30 @@ def test_a_tiny_perf_run_writes_one_row_per_stage(tmp_path, data_dir, capsys):
     assert "deep-sad" in text and "n/a (fewer training normals)" in text  # no ratio against full-data figures
 
 
-def test_the_default_csv_depends_on_device_kind_and_data_size():
+def test_the_default_csv_depends_on_device_kind_dataset_and_data_size():
     assert perf.perf_csv_path("cpu") == perf.PERF_DIR / "perf_cpu.csv"
     assert perf.perf_csv_path("cuda", 200).name == "perf_cuda_max-train-normals-200.csv"
+    assert perf.perf_csv_path("cuda", 200, dataset="cifar10-jpeg").name == "perf_cuda_cifar10-jpeg_max-train-normals-200.csv"
+
+
+def test_other_datasets_are_timed_on_the_same_experiment_one_csv_each(tmp_path, data_dir, monkeypatch, capsys):
+    """--datasets: normal 0 / known 1 on each image set, one default CSV per dataset (MNIST's keeps
+    its name), which the dry run reads for that dataset's jobs; a tabular set is refused."""
+    from benchmark.timings import load_perf_timings
+
+    monkeypatch.chdir(tmp_path)  # default CSVs go under results/perf of the working directory
+    code = perf.main(["--max-train-normals", "100", "--epochs", "1", "--detectors", "supervised",
+                      "--datasets", "mnist,fashion-mnist", "--data-dir", str(data_dir)])
+    assert code == 0
+    one = pd.read_csv(tmp_path / "results/perf/perf_cpu_max-train-normals-100.csv")
+    other = pd.read_csv(tmp_path / "results/perf/perf_cpu_fashion-mnist_max-train-normals-100.csv")
+    assert list(one["dataset"]) == ["mnist"] and list(other["dataset"]) == ["fashion-mnist"]
+    assert (other[["normal_class", "known_class"]].values == [[0, 1]]).all() and (other["n_train"] == 105).all()
+    timings = load_perf_timings("cpu", tmp_path / "results/perf")
+    assert {key[0] for key in timings.entries} == {"mnist", "fashion-mnist"}
+    assert "fashion-mnist" in capsys.readouterr().out
+    assert perf.main(["--datasets", "cardio"]) == 2
+    assert "--datasets must name image datasets" in capsys.readouterr().err
 
 
 def test_only_torch_detectors_are_timed_and_unknown_names_are_refused(capsys):
@@ -56,6 +77,8 @@ def test_k_experiments_together_give_group_rows_and_a_ratio(tmp_path, data_dir, 
     one = next(r for r in rows if r["k"] == 1 and r["stage"] == "train")
     assert perf.group_ratio_text(two, rows) == f"{two['cpu_s_per_epoch'] / (2 * one['cpu_s_per_epoch']):.2f}x"
     assert perf.group_ratio_text(one, rows) == "" and perf.ratio_text(two) == ("", "")
+    assert perf.group_vs_single_text(two, rows) == f"{two['cpu_s_per_epoch'] / one['cpu_s_per_epoch']:.2f}x"
+    assert perf.group_vs_single_text(one, rows) == ""
 
 
 def test_k_needs_a_detector_that_trains_groups_and_whole_numbers(capsys):
@@ -74,3 +97,29 @@ def test_ratios_only_where_the_reference_setting_applies():
     assert perf.ratio_text({**row, "detector": "nda"}) == ("", "")
     bigan = {**row, "detector": "aa-bigan", "threads": 2, "wall_s_per_epoch": 11.025, "peak_rss_mib": 1.54 * 1024}
     assert perf.ratio_text(bigan)[1] == "0.50x, mem 1.00x"  # wall seconds against 22.05, peak RSS against 1.54 GiB
+
+
+def test_synthetic_data_has_the_files_sizes_and_is_named_in_every_row(tmp_path, data_dir, monkeypatch):
+    """--synthetic-data: noise of the dataset's exact sizes (checked against the loaders here), a
+    CSV of its own, and the dry run's source says what was timed."""
+    import numpy as np
+
+    from benchmark.timings import load_perf_timings
+    from datasets import load_dataset
+
+    for name in ("mnist", "fashion-mnist"):
+        real, fake = load_dataset(name, data_dir), perf.synthetic_dataset(name)
+        assert fake.X_train.shape == real.X_train.shape and fake.X_test.shape == real.X_test.shape
+        assert (np.bincount(fake.y_train) == np.bincount(real.y_train)).all()
+        assert (np.bincount(fake.y_test) == np.bincount(real.y_test)).all()
+        assert fake.arch == real.arch and fake.X_train.dtype == real.X_train.dtype
+        assert 0.0 <= fake.X_train.min() and fake.X_train.max() <= 1.0
+    assert (perf.synthetic_dataset("mnist").X_test == perf.synthetic_dataset("mnist").X_test).all()  # seeded
+    assert perf.IMAGE_SIZES["cifar10-jpeg"] == perf.IMAGE_SIZES["cifar10"]
+    monkeypatch.chdir(tmp_path)
+    assert perf.main(["--max-train-normals", "100", "--epochs", "1", "--detectors", "supervised", "--synthetic-data",
+                      "--datasets", "cifar10-jpeg"]) == 0  # no --data-dir: no file is read
+    frame = pd.read_csv(tmp_path / "results/perf/perf_cpu_cifar10-jpeg_synthetic_max-train-normals-100.csv")
+    assert list(frame["data"]) == ["synthetic"] and list(frame["dataset"]) == ["cifar10-jpeg"]
+    entry = load_perf_timings("cpu", tmp_path / "results/perf").entries[("cifar10-jpeg", "supervised", "100.0")]
+    assert entry.source.endswith("on synthetic pixels of the dataset's sizes")

@@ -72,16 +72,21 @@ SETUP, AE_EPOCH, TRAIN_EPOCH, SCORE, N_TEST, N_VAL = 1.0, 2.0, 1.0, 4.0, 8000, 2
 BIGAN_EPOCH = 20.0
 
 
-def write_perf_csv(folder, kind="cpu", max_train_normals=None, cpu=None):
+def write_perf_csv(folder, kind="cpu", max_train_normals=None, cpu=None, groups=()):
+    """A perf CSV at K = 1, plus AA-BiGAN groups of each K in ``groups`` costing sqrt(K) times the
+    single figures (setup, epoch and scoring alike)."""
     rows = []
     for detector, stage, per_epoch in (("deep-sad", "autoencoder", AE_EPOCH), ("deep-sad", "train", TRAIN_EPOCH),
                                        ("aa-bigan", "train", BIGAN_EPOCH),
                                        ("supervised", "train", TRAIN_EPOCH)):
-        row = {c: None for c in PERF_COLUMNS}
-        row.update(detector=detector, stage=stage, k=1, wall_s_per_epoch=per_epoch, cpu_s_per_epoch=per_epoch,
-                   setup_wall_s=SETUP, score_wall_s=SCORE, n_test=N_TEST, n_val=N_VAL, threads=1, dataset="mnist",
-                   max_train_normals=max_train_normals, device_kind=kind, cpu=cpu)
-        rows.append(row)
+        for k in (1, *(groups if detector == "aa-bigan" else ())):
+            row = {c: None for c in PERF_COLUMNS}
+            f = k ** 0.5
+            row.update(detector=detector, stage=stage, k=k, wall_s_per_epoch=per_epoch * f,
+                       cpu_s_per_epoch=per_epoch * f, setup_wall_s=SETUP * f, score_wall_s=SCORE * f, n_test=N_TEST,
+                       n_val=N_VAL, threads=1, dataset="mnist", max_train_normals=max_train_normals, device_kind=kind,
+                       cpu=cpu)
+            rows.append(row)
     folder.mkdir(parents=True, exist_ok=True)
     suffix = "" if max_train_normals is None else f"_max-train-normals-{max_train_normals}"
     path = folder / f"perf_{kind}{suffix}.csv"
@@ -97,7 +102,8 @@ def full_job(detector="deep-sad", params=None, seed=0, max_train=None):
 def test_perf_timings_estimate_a_job_from_its_epochs(tmp_path):
     write_perf_csv(tmp_path)
     perf = load_perf_timings("cpu", tmp_path)
-    seconds, source = perf_estimate(full_job(params={"epochs": 10, "ae_epochs": 5}), perf)
+    seconds, source, group = perf_estimate(full_job(params={"epochs": 10, "ae_epochs": 5}), perf)
+    assert group == ""
     assert seconds == SETUP + 5 * AE_EPOCH + 10 * TRAIN_EPOCH + SCORE  # no eval_every: no validation passes
     assert "perf_cpu.csv" in source and "1 thread(s)" in source
     # without pretraining the autoencoder stage costs nothing
@@ -108,7 +114,7 @@ def test_perf_timings_estimate_a_job_from_its_epochs(tmp_path):
     assert perf_estimate(full_job("supervised", {"epochs": 3}), perf)[0] == SETUP + 3 * TRAIN_EPOCH + SCORE
     assert perf_estimate(Job("images", unlabelled, "deep-sad", canonical_params({}), "paper"), perf)[0] > 0
     # AA-BiGAN evaluates every epoch by default: one validation scoring (n_val / n_test of a test scoring) each
-    seconds, _ = perf_estimate(full_job("aa-bigan", {"epochs": 4}), perf)
+    seconds = perf_estimate(full_job("aa-bigan", {"epochs": 4}), perf).seconds
     assert seconds == pytest.approx(SETUP + 4 * BIGAN_EPOCH + SCORE + 4 * SCORE * N_VAL / N_TEST)
 
 
@@ -157,3 +163,49 @@ def test_dry_run_plan_names_the_source_of_each_estimate(tmp_path):
     # without a perf CSV the same plan has no estimate and says how to get one
     text = describe_plan(jobs, store, "cpu")
     assert NO_TIMINGS in text and "python -m benchmark.perf" in text
+
+
+# -- groups of experiments trained together (--batch-experiments, issue 12) ------------------------
+
+def bigan_cost(factor: float, epochs: int = 4) -> float:
+    """AA-BiGAN's perf estimate when every time of the K = 1 figures is multiplied by ``factor``."""
+    return factor * (SETUP + epochs * BIGAN_EPOCH + SCORE + epochs * SCORE * N_VAL / N_TEST)
+
+
+def test_a_group_costs_its_measured_k_else_interpolated_else_extrapolated(tmp_path):
+    write_perf_csv(tmp_path, groups=(9, 90))
+    perf = load_perf_timings("cpu", tmp_path)
+    bigan = full_job("aa-bigan", {"epochs": 4})
+    assert perf_estimate(bigan, perf, 1)[0] == pytest.approx(bigan_cost(1.0))
+    seconds, source, group = perf_estimate(bigan, perf, 9)
+    assert seconds == pytest.approx(bigan_cost(3.0)) and group == "K = 9 measured" and "perf_cpu.csv" in source
+    # K = 50: linear between the groups of 9 (factor 3) and 90 (factor sqrt(90))
+    seconds, _, group = perf_estimate(bigan, perf, 50)
+    t = (50 - 9) / (90 - 9)
+    assert seconds == pytest.approx(bigan_cost(3.0 + t * (90 ** 0.5 - 3.0)))
+    assert group == "K = 50 interpolated between K = 9 and 90"
+    # beyond the largest group: its cost per experiment, times K
+    seconds, _, group = perf_estimate(bigan, perf, 180)
+    assert seconds == pytest.approx(bigan_cost(2 * 90 ** 0.5)) and "180/90 of the measured K = 90" in group
+    # a detector timed at K = 1 only: K experiments one after another
+    seconds, _, group = perf_estimate(full_job(params={"epochs": 10, "ae_epochs": 5}), perf, 3)
+    assert seconds == pytest.approx(3 * (SETUP + 5 * AE_EPOCH + 10 * TRAIN_EPOCH + SCORE))
+    assert "only K = 1 measured" in group
+
+
+def test_dry_run_with_batch_experiments_shares_each_groups_cost_between_its_jobs(tmp_path):
+    write_perf_csv(tmp_path / "perf", groups=(9,))
+    perf = load_perf_timings("cpu", tmp_path / "perf")
+    (tmp_path / "out").mkdir()
+    store = ResultsStore(tmp_path / "out")
+    # one cell, 10 seeds: with K = 9 a group of 9 and a group of 1 (the runner's grouping)
+    jobs = [full_job("aa-bigan", {"epochs": 4}, seed=s) for s in range(10)]
+    text = describe_plan(jobs, store, "cpu", perf=perf, batch_experiments=9)
+    total = bigan_cost(3.0) + bigan_cost(1.0)
+    row = next(line for line in text.splitlines() if line.startswith("| aa-bigan"))
+    assert f"{total / 60:.1f} min" in row
+    assert "in groups of up to 9 trained together" in text and "group sizes: K = 1 as 1" not in text
+    assert "group sizes: K = 9 measured" in text
+    # without --batch-experiments the same jobs cost ten single ones
+    text = describe_plan(jobs, store, "cpu", perf=perf)
+    assert f"{10 * bigan_cost(1.0) / 60:.1f} min" in text and "groups of up to" not in text

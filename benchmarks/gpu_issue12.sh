@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Issue 12's GPU measurements as one prepared command, for a session lent a GPU machine for
+# minutes. In order of importance, each step's files written as soon as it ends:
+#   1. AA-BiGAN and Deep SAD on the fixed MNIST experiment of `python -m benchmark.perf` at
+#      K = 1, 9 and 90 experiments trained together (the "90 in at most 3x one" check: column
+#      "vs K=1" of the table);
+#   2. AA-BiGAN at K = 1, 9 and 90 on Fashion-MNIST (files) and on CIFAR-10's sizes (synthetic
+#      pixels: the 62 MiB JPEG copy cannot travel with the working tree, and times do not depend
+#      on pixel values);
+#   3. the dry-run estimate of AA-BiGAN's whole Table 1 on this GPU, groups of 90;
+#   4. every other deep detector at K = 1 (the perf table on a GPU).
+#
+# There: data copied here first into a git-ignored folder (.devdata/ with mnist/ and
+# fashion-mnist/, 42 MB) and PyOD's wheel into .whl/ (the machine has PyOD's dependencies, not
+# PyOD: `python -m pip download --no-deps pyod==3.6.7 -d .whl`), both named in `carry` (the
+# working tree and the carried folders travel within 64 MiB); then
+#   BENCH_DATA_DIR=.devdata OUT=$OUT bash benchmarks/gpu_issue12.sh
+# Rehearsal on a CPU (tiny sizes, K = 1 and 2; checks the commands, times nothing useful):
+#   QUICK=1 BENCH_DATA_DIR=../shared/data OUT=/tmp/gpu12 bash benchmarks/gpu_issue12.sh
+set -uo pipefail
+: "${BENCH_DATA_DIR:?set BENCH_DATA_DIR to the folder holding mnist/ and fashion-mnist/}"
+: "${OUT:?set OUT to the folder for the results}"
+export PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH}
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
+if ! $PY -c "import pyod" 2>/dev/null; then  # the detectors' base class is PyOD's
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$ROOT"/.whl/pyod-*.whl || exit 1
+  export PYTHONPATH=$PYTHONPATH:/tmp/site
+fi
+if [[ "${QUICK:-0}" == 1 ]]; then
+  DEVICE=cpu; KS=1,2; KBATCH=2; SIZE=(--max-train-normals 100 --epochs 1); DRY_SIZE=(--max-train-normals 100)
+else
+  DEVICE=cuda; KS=1,9,90; KBATCH=90; SIZE=(); DRY_SIZE=()
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
+fi
+PERF=(-m benchmark.perf --device "$DEVICE" "${SIZE[@]}")
+step() { echo "=== $* ($(date -u +%H:%M:%S))"; }
+
+step "1. AA-BiGAN and Deep SAD on MNIST, K = $KS"
+$PY "${PERF[@]}" --detectors aa-bigan,deep-sad --k "$KS" --out "$OUT/perf_${DEVICE}_mnist_groups.csv"
+
+step "2. AA-BiGAN on Fashion-MNIST (files) and CIFAR-10's sizes (synthetic), K = $KS"
+$PY "${PERF[@]}" --detectors aa-bigan --k "$KS" --datasets fashion-mnist --out "$OUT/perf_${DEVICE}_fmnist_groups.csv"
+$PY "${PERF[@]}" --detectors aa-bigan --k "$KS" --datasets cifar10-jpeg --synthetic-data \
+  --out "$OUT/perf_${DEVICE}_cifar10_synthetic_groups.csv"
+
+step "3. dry run: AA-BiGAN's Table 1 (images suite; CIFAR-10 under the JPEG copy's name) in groups of $KBATCH"
+# The dry run reads perf_<kind>*.csv under results/perf/ of its working directory: a scratch one.
+mkdir -p "$OUT/dry/results/perf" && cp "$OUT"/perf_"${DEVICE}"_*.csv "$OUT/dry/results/perf/"
+(cd "$OUT/dry" && $PY "$ROOT/run_benchmark.py" --suite images --detectors aa-bigan --datasets mnist,fashion-mnist,cifar10-jpeg \
+  "${DRY_SIZE[@]}" --device "$DEVICE" --batch-experiments "$KBATCH" --dry-run --out table1 2>&1) \
+  | tail -n 8 | tee "$OUT/table1_dry_run.txt"
+
+step "4. every other deep detector on MNIST, K = 1"
+$PY "${PERF[@]}" --detectors feawad,devnet,prenet,nda,ss-dgm,supervised --out "$OUT/perf_${DEVICE}_mnist_others.csv"
+step "done"
