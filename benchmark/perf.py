@@ -329,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seeded noise of each dataset's exact sizes instead of its files (times only; rows say so)")
     p.add_argument("--k", default="1", help="comma-separated numbers of experiments trained together, e.g. 1,9 "
                                              "(K > 1: only detectors that can, see detectors.batched; default 1)")
-    p.add_argument("--out", type=Path, help="CSV path (default: results/perf/perf_<device kind>[_max-train-normals-N].csv)")
+    p.add_argument("--out", type=Path, help="one CSV for every dataset (default: one per dataset, "
+                   "results/perf/perf_<device kind>[_<dataset>][_synthetic][_max-train-normals-N].csv)")
     p.add_argument("--data-dir", help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
     p.add_argument("--child", help=argparse.SUPPRESS)  # internal: time this one detector, print JSON rows
     return p
@@ -391,6 +392,8 @@ def ratio_text(row: dict[str, Any]) -> tuple[str, str]:
         return label, "n/a (other device or threads)"
     if _present(row.get("max_train_normals")):
         return label, "n/a (fewer training normals)"
+    if row.get("dataset", DEFAULT_DATASET) != DEFAULT_DATASET or row.get("data", DATA_FILES) != DATA_FILES:
+        return label, "n/a (the references are MNIST's)"
     value = row["cpu_s_per_epoch"] if ref.clock == "cpu" else row["wall_s_per_epoch"]
     text = f"{value / ref.seconds_per_epoch:.2f}x"
     if ref.peak_rss_gib is not None and row.get("peak_rss_mib"):

@@ -95,6 +95,8 @@ def test_ratios_only_where_the_reference_setting_applies():
     assert perf.ratio_text({**row, "threads": 2})[1].startswith("n/a")
     assert perf.ratio_text({**row, "max_train_normals": 200})[1].startswith("n/a")
     assert perf.ratio_text({**row, "detector": "nda"}) == ("", "")
+    assert perf.ratio_text({**row, "dataset": "fashion-mnist"})[1] == "n/a (the references are MNIST's)"
+    assert perf.ratio_text({**row, "dataset": "mnist", "data": "synthetic"})[1].startswith("n/a")
     bigan = {**row, "detector": "aa-bigan", "threads": 2, "wall_s_per_epoch": 11.025, "peak_rss_mib": 1.54 * 1024}
     assert perf.ratio_text(bigan)[1] == "0.50x, mem 1.00x"  # wall seconds against 22.05, peak RSS against 1.54 GiB
 
