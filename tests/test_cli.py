@@ -154,3 +154,19 @@ def test_dry_run_estimates_from_the_perf_csv_of_the_device_at_hand(tmp_path, cap
     assert ("from the perf benchmark's seconds per epoch (results/perf/perf_cpu.csv, measured with 1 thread(s) on an "
             "unrecorded CPU") in text  # the test CSV names no processor
     assert not (tmp_path / "o").exists()
+
+
+def test_dry_run_with_batch_experiments_costs_groups_from_the_perf_csv(tmp_path, capsys, monkeypatch, data_dir):
+    """--batch-experiments K reaches the dry run: two jobs of one cell cost one group of 2."""
+    from tests.test_timings import bigan_cost, write_perf_csv
+
+    monkeypatch.chdir(tmp_path)
+    write_perf_csv(tmp_path / "results" / "perf", groups=(2,))
+    args = ["--out", "o", "--suite", "images", "--detectors", "aa-bigan", "--datasets", "mnist", "--normal-classes",
+            "0", "--known-classes", "1,2", "--gamma-l", "0.05", "--device", "cpu", "--data-dir", str(data_dir),
+            "--param", "aa-bigan.epochs=4", "--dry-run"]
+    assert main([*args, "--batch-experiments", "2"]) == 0
+    text = capsys.readouterr().out
+    assert f"{bigan_cost(2 ** 0.5) / 60:.1f} min" in text and "group sizes: K = 2 measured" in text
+    assert main(args) == 0
+    assert f"{2 * bigan_cost(1.0) / 60:.1f} min" in capsys.readouterr().out
