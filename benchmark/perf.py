@@ -39,7 +39,8 @@ copies share the cores, so no overhead is the goal; on a GPU they run at once, a
 epoch against one experiment's, column "vs K=1", is what a batched run saves). Detectors without
 ``fit_many`` are timed at k = 1 only.
 
-Timings are a script run on purpose: no test asserts a duration. Example:
+The CSV is rewritten after every detector and K, so that a run cut short (a time limit on a lent
+GPU machine) keeps what it timed. Timings are a script run on purpose: no test asserts a duration. Example:
 ``python -m benchmark.perf --device cpu --threads 1 --epochs 2``.
 """
 from __future__ import annotations
@@ -518,16 +519,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  {name} (K = {k}): {result}", file=sys.stderr, flush=True)
                     continue
                 dataset_rows += result
+                # written after every configuration, so that a run cut short keeps what it timed
+                if args.out is None:  # one file per dataset
+                    path = _write_rows(dataset_rows, perf_csv_path(kind, args.max_train_normals, dataset=dataset,
+                                                                   synthetic=args.synthetic_data))
+                else:
+                    path = _write_rows(rows + dataset_rows, args.out)
+                written = list(dict.fromkeys([*written, path]))
                 print(f"  {name} (K = {k}): done ({time.perf_counter() - start:.0f} s so far)", flush=True)
         rows += dataset_rows
-        if dataset_rows and args.out is None:  # one file per dataset, written as soon as it is complete
-            written.append(_write_rows(dataset_rows, perf_csv_path(kind, args.max_train_normals, dataset=dataset,
-                                                             synthetic=args.synthetic_data)))
     if not rows:
         print("error: no detector could be timed", file=sys.stderr)
         return 1
-    if args.out is not None:
-        written.append(_write_rows(rows, args.out))
     print(format_table(rows))
     print(f"memory: {rows[0]['memory_method']}; rows in {', '.join(map(str, written))}")
     return 0

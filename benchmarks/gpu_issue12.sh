@@ -15,6 +15,9 @@
 # PyOD: `python -m pip download --no-deps pyod==3.6.7 -d .whl`), both named in `carry` (the
 # working tree and the carried folders travel within 64 MiB); then
 #   BENCH_DATA_DIR=.devdata OUT=$OUT bash benchmarks/gpu_issue12.sh
+# with the device tool's timeout_s at 600. Each step has its own time limit (seconds below, 560 in
+# all), so that a slow step cannot eat the others; the perf CSVs are rewritten after every
+# configuration, so a step cut short keeps what it timed. K = 90 runs before K = 9.
 # Rehearsal on a CPU (tiny sizes, K = 1 and 2; checks the commands, times nothing useful):
 #   QUICK=1 BENCH_DATA_DIR=../shared/data OUT=/tmp/gpu12 bash benchmarks/gpu_issue12.sh
 set -uo pipefail
@@ -31,28 +34,32 @@ if ! $PY -c "import pyod" 2>/dev/null; then  # the detectors' base class is PyOD
 fi
 if [[ "${QUICK:-0}" == 1 ]]; then
   DEVICE=cpu; KS=1,2; KBATCH=2; SIZE=(--max-train-normals 100 --epochs 1); DRY_SIZE=(--max-train-normals 100)
+  LIMIT=(600 600 600 600 600)
 else
-  DEVICE=cuda; KS=1,9,90; KBATCH=90; SIZE=(); DRY_SIZE=()
+  DEVICE=cuda; KS=1,90,9; KBATCH=90; SIZE=(); DRY_SIZE=()
+  LIMIT=(230 70 160 30 70)  # steps 1, 2 (F-MNIST), 2 (CIFAR-10's sizes), 3, 4
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
 fi
 PERF=(-m benchmark.perf --device "$DEVICE" "${SIZE[@]}")
 step() { echo "=== $* ($(date -u +%H:%M:%S))"; }
 
 step "1. AA-BiGAN and Deep SAD on MNIST, K = $KS"
-$PY "${PERF[@]}" --detectors aa-bigan,deep-sad --k "$KS" --out "$OUT/perf_${DEVICE}_mnist_groups.csv"
+timeout "${LIMIT[0]}" $PY "${PERF[@]}" --detectors aa-bigan,deep-sad --k "$KS" --out "$OUT/perf_${DEVICE}_mnist_groups.csv"
 
 step "2. AA-BiGAN on Fashion-MNIST (files) and CIFAR-10's sizes (synthetic), K = $KS"
-$PY "${PERF[@]}" --detectors aa-bigan --k "$KS" --datasets fashion-mnist --out "$OUT/perf_${DEVICE}_fmnist_groups.csv"
-$PY "${PERF[@]}" --detectors aa-bigan --k "$KS" --datasets cifar10-jpeg --synthetic-data \
+timeout "${LIMIT[1]}" $PY "${PERF[@]}" --detectors aa-bigan --k "$KS" --datasets fashion-mnist \
+  --out "$OUT/perf_${DEVICE}_fmnist_groups.csv"
+timeout "${LIMIT[2]}" $PY "${PERF[@]}" --detectors aa-bigan --k "$KS" --datasets cifar10-jpeg --synthetic-data \
   --out "$OUT/perf_${DEVICE}_cifar10_synthetic_groups.csv"
 
 step "3. dry run: AA-BiGAN's Table 1 (images suite; CIFAR-10 under the JPEG copy's name) in groups of $KBATCH"
 # The dry run reads perf_<kind>*.csv under results/perf/ of its working directory: a scratch one.
 mkdir -p "$OUT/dry/results/perf" && cp "$OUT"/perf_"${DEVICE}"_*.csv "$OUT/dry/results/perf/"
-(cd "$OUT/dry" && $PY "$ROOT/run_benchmark.py" --suite images --detectors aa-bigan --datasets mnist,fashion-mnist,cifar10-jpeg \
+(cd "$OUT/dry" && timeout "${LIMIT[3]}" $PY "$ROOT/run_benchmark.py" --suite images --detectors aa-bigan --datasets mnist,fashion-mnist,cifar10-jpeg \
   "${DRY_SIZE[@]}" --device "$DEVICE" --batch-experiments "$KBATCH" --dry-run --out table1 2>&1) \
   | tail -n 8 | tee "$OUT/table1_dry_run.txt"
 
 step "4. every other deep detector on MNIST, K = 1"
-$PY "${PERF[@]}" --detectors feawad,devnet,prenet,nda,ss-dgm,supervised --out "$OUT/perf_${DEVICE}_mnist_others.csv"
+timeout "${LIMIT[4]}" $PY "${PERF[@]}" --detectors feawad,devnet,prenet,nda,ss-dgm,supervised \
+  --out "$OUT/perf_${DEVICE}_mnist_others.csv"
 step "done"

@@ -125,3 +125,23 @@ def test_synthetic_data_has_the_files_sizes_and_is_named_in_every_row(tmp_path, 
     assert list(frame["data"]) == ["synthetic"] and list(frame["dataset"]) == ["cifar10-jpeg"]
     entry = load_perf_timings("cpu", tmp_path / "results/perf").entries[("cifar10-jpeg", "supervised", "100.0")]
     assert entry.source.endswith("on synthetic pixels of the dataset's sizes")
+
+
+def test_a_run_cut_short_keeps_the_configurations_it_timed(tmp_path, monkeypatch):
+    """The CSV is rewritten after every detector and K: an interrupt in the second keeps the first."""
+    out = tmp_path / "perf.csv"
+    calls = []
+
+    def fake_child(name, k, dataset, args):
+        calls.append((name, k))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        row = {c: None for c in perf.COLUMNS}
+        row.update(detector=name, stage="train", k=k, dataset=dataset, wall_s_per_epoch=1.0, cpu_s_per_epoch=1.0)
+        return [row]
+
+    monkeypatch.setattr(perf, "_run_child", fake_child)
+    with pytest.raises(KeyboardInterrupt):
+        perf.main(["--detectors", "deep-sad,supervised", "--out", str(out)])
+    frame = pd.read_csv(out)
+    assert list(frame["detector"]) == ["deep-sad"] and calls == [("deep-sad", 1), ("supervised", 1)]
