@@ -17,11 +17,6 @@ NO_PERF_HINT = ("`python -m benchmark.perf` times every deep detector on MNIST (
 SOURCE_STORED, SOURCE_PERF = "stored jobs", "perf benchmark"
 
 
-def _group_size(note: str) -> int:
-    """The K a group note of :meth:`benchmark.timings.PerfTimings.at` starts with ("K = 9 ...")."""
-    return int(note.split()[2])
-
-
 def duration(seconds: float) -> str:
     """A time a reader takes in at a glance: seconds, minutes or hours."""
     if seconds < 60:
@@ -54,7 +49,7 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", pe
     seconds: list[float | None] = [estimate(job, device, timings) for job in jobs]
     sources = [SOURCE_STORED if value is not None else "" for value in seconds]
     perf_files: set[str] = set()
-    group_notes: set[str] = set()
+    group_notes: dict[int, str] = {}  # group size -> how the perf figures covered it
     index = {id(job): i for i, job in enumerate(jobs)}
     rest = [job for job, value in zip(jobs, seconds) if value is None and job.key not in done]
     for group in group_jobs(rest, max(int(batch_experiments), 1)):
@@ -63,7 +58,7 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", pe
             continue
         perf_files.add(from_perf.source)
         if from_perf.group:
-            group_notes.add(from_perf.group)
+            group_notes[len(group)] = from_perf.group
         for job in group:
             seconds[index[id(job)]] = from_perf.seconds / len(group)
             sources[index[id(job)]] = SOURCE_PERF
@@ -110,5 +105,5 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", pe
                        + (f" in groups of up to {batch_experiments} trained together" if batch_experiments > 1 else "")
                        + f" ({'; '.join(sorted(perf_files))})" + ("" if known.all() else ", the others unknown"))
             if group_notes:
-                footer += "; group sizes: " + ", ".join(sorted(group_notes, key=_group_size))
+                footer += "; group sizes: " + ", ".join(note for _, note in sorted(group_notes.items()))
     return "\n".join(listed) + "\n\n" + table + footer
