@@ -246,31 +246,52 @@ def test_subpixel_form_is_the_stride_2_transposed_convolution(c_in, c_out, size,
         _subpixel_transposed_conv(x, weight, padding + 1)
 
 
-@pytest.mark.parametrize("channels_last", [False, True])
-def test_batchnorm_and_pool_in_one_step_compute_what_the_two_modules_compute(channels_last):
+@pytest.mark.parametrize("shape", [(6, 8, 12, 12), (5, 4, 6, 10), (3, 16, 2, 2)])
+def test_batchnorm_and_pool_in_one_step_compute_what_the_two_modules_compute(shape):
     """The encoders' training-mode BatchNorm + 2x2 max-pool step (its own backward pass) against
     the BatchNorm module followed by max-pooling, over three steps: outputs, input gradients,
-    running statistics and batch count (float64)."""
+    running statistics and batch count (float64), with exact ties inside pooling windows (a
+    blank region, as MNIST's borders give, and equal pairs), where the gradient must go to the
+    first element of the window as ``max_pool2d`` sends it."""
     from detectors.networks.lenet import _batchnorm_maxpool, _bn2d
 
     torch.manual_seed(0)
-    fused_bn, plain_bn = _bn2d(8).double(), _bn2d(8).double()
+    channels = shape[1]
+    fused_bn, plain_bn = _bn2d(channels).double(), _bn2d(channels).double()
     for _ in range(3):
-        x = torch.randn(6, 8, 12, 12, dtype=torch.float64)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        x.requires_grad_()
+        x = torch.randn(*shape, dtype=torch.float64)
+        x[:, :, :2, :2] = 0.0  # a blank window: a four-way tie
+        x[:, :, -1, -1] = x[:, :, -2, -2]  # a tie across the diagonal of the last window
+        x[:, :, -2, 0] = x[:, :, -2, 1] = x[:, :, -1, 0] + 1.0  # a tie along its top row
+        x = x.contiguous(memory_format=torch.channels_last).requires_grad_()
         fast, plain = _batchnorm_maxpool(x, fused_bn), F.max_pool2d(plain_bn(x), 2, 2)
         assert "BatchNormMaxPool" in type(fast.grad_fn).__name__  # the one-step path, not the modules
+        assert fast.is_contiguous(memory_format=torch.channels_last)
         torch.testing.assert_close(fast, plain, rtol=1e-12, atol=1e-12)
-        weights = torch.randn_like(plain)
-        (grad_fast,) = torch.autograd.grad((fast * weights).sum(), x)
-        (grad_plain,) = torch.autograd.grad((plain * weights).sum(), x)
-        torch.testing.assert_close(grad_fast, grad_plain, rtol=1e-10, atol=1e-12)
-        assert grad_fast.is_contiguous(memory_format=torch.channels_last) == channels_last
+        for weights in (torch.randn_like(plain), torch.randn_like(plain).contiguous()):  # either layout
+            (grad_fast,) = torch.autograd.grad((fast * weights).sum(), x, retain_graph=True)
+            (grad_plain,) = torch.autograd.grad((plain * weights).sum(), x, retain_graph=True)
+            torch.testing.assert_close(grad_fast, grad_plain, rtol=1e-10, atol=1e-12)
+            assert grad_fast.is_contiguous(memory_format=torch.channels_last)
     for name in ("running_mean", "running_var"):
         torch.testing.assert_close(getattr(fused_bn, name), getattr(plain_bn, name), rtol=1e-12, atol=1e-12)
     assert int(fused_bn.num_batches_tracked) == int(plain_bn.num_batches_tracked) == 3
+
+
+@pytest.mark.parametrize("shape, channels_last", [((4, 8, 12, 12), False), ((4, 8, 7, 12), True)])
+def test_batchnorm_and_pool_fall_back_to_the_modules_off_the_one_step_path(shape, channels_last):
+    """The default layout and odd sides go through the BatchNorm module and ``max_pool2d``."""
+    from detectors.networks.lenet import _batchnorm_maxpool, _bn2d
+
+    torch.manual_seed(0)
+    bn, plain_bn = _bn2d(8).double(), _bn2d(8).double()
+    x = torch.randn(*shape, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    out = _batchnorm_maxpool(x.requires_grad_(), bn)
+    assert "BatchNormMaxPool" not in type(out.grad_fn).__name__
+    torch.testing.assert_close(out, F.max_pool2d(plain_bn(x), 2, 2), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(bn.running_var, plain_bn.running_var, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("arch", sorted(IMAGE_SHAPES))
