@@ -167,6 +167,9 @@ class _BatchNormMaxPool(torch.autograd.Function):
     a training step of Deep SAD's MNIST encoder (batch 128) took 0.80-0.85 of the time it took
     with the earlier form of this step (native statistics, ``max_pool2d`` with indices and a
     scatter; ``benchmarks/lenet_step_speed.py``), which itself took 0.94 of BatchNorm then pooling.
+    With more channels the native kernels vectorise well and the gain fades: Fashion-MNIST's
+    encoder step took 0.97 of BatchNorm then pooling (the earlier form 0.99), CIFAR-10's 0.97
+    (the earlier form 0.96), random inputs, ten alternating rounds.
     """
 
     @staticmethod
