@@ -199,7 +199,9 @@ class _BatchNormMaxPool(torch.autograd.Function):
         grad_rows = _pixel_rows(grad_pooled)  # (n h/2, w/2 c), a copy if it is not channels-last
         # d/dx of BatchNorm at the input: invstd (G - mean(G) - x̂ mean(G x̂)), G the pooling's
         # spread of grad_pooled; as slope * x + shift plus the spread of invstd * grad_pooled
-        per_channel_sum = lambda t: t.sum(0).view(w // POOL, c).sum(0)  # noqa: E731
+        def per_channel_sum(t: torch.Tensor) -> torch.Tensor:
+            return t.sum(0).view(w // POOL, c).sum(0)
+
         slope = per_channel_sum(grad_rows * normalised).mul_(-1.0 / count) * invstd * invstd
         shift = per_channel_sum(grad_rows).mul_(-1.0 / count) * invstd - slope * mean
         spread = (grad_rows * invstd.repeat(w // POOL)).view(n, h // POOL, w // POOL, c)
