@@ -47,6 +47,7 @@ SMOKE_DETECTOR_PARAMS: dict[str, dict[str, Any]] = {
     "ss-dgm": {"epochs": 20},
     "ssad-hybrid": {"epochs": 10, "lr": 1e-3},
     "pyod-deepsvdd": {"params": {"epochs": 10}},
+    "feawad": {"epochs": 10, "ae_epochs": 10},  # its defaults, 30 + 100, took 48 s a smoke job
 }
 
 # XGBOD's bank (kNN, LOF and 11 OCSVMs on every training row, then every test row) at most on
