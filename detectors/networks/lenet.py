@@ -180,7 +180,7 @@ class _BatchNormMaxPool(torch.autograd.Function):
         running_mean.lerp_(mean, momentum)
         running_var.lerp_(var * (count / (count - 1)), momentum)  # unbiased, as BatchNorm keeps it
         invstd = (var + eps).rsqrt()
-        windows = x.permute(0, 2, 3, 1).view(n, h // POOL, POOL, w // POOL, POOL, c)
+        windows = _pixel_rows(x).view(n, h // POOL, POOL, w // POOL, POOL, c)  # the 2x2 windows in memory order
         left, right = windows[:, :, :, :, 0], windows[:, :, :, :, 1]
         right_won = torch.gt(right, left, out=x.new_empty(left.shape))
         row_max = torch.maximum(left, right)
