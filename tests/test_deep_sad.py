@@ -246,6 +246,46 @@ def test_subpixel_form_is_the_stride_2_transposed_convolution(c_in, c_out, size,
         _subpixel_transposed_conv(x, weight, padding + 1)
 
 
+@pytest.mark.parametrize("c_in,c_out,size,kernel", [(8, 4, (14, 14), 5), (3, 4, (6, 8), 5), (5, 4, (4, 8), 9),
+                                                      (4, 4, (5, 6), 5)])
+def test_packed_convolution_computes_the_same_convolution(c_in, c_out, size, kernel):
+    """The 'same' convolution with neighbouring columns packed into channels (fewer output
+    channels than a vector register holds) against ``F.conv2d``: values, input and weight
+    gradients (float64), output channels-last like the plain convolution's."""
+    from detectors.networks.lenet import _same_conv
+
+    torch.manual_seed(0)
+    x = torch.randn(3, c_in, *size, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    weight = torch.randn(c_out, c_in, kernel, kernel, dtype=torch.float64, requires_grad=True)
+    fast, plain = _same_conv(x, weight), F.conv2d(x, weight, padding=kernel // 2)
+    assert fast.grad_fn is not None and "Convolution" not in type(fast.grad_fn).__name__  # the packed path
+    assert fast.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(fast, plain, rtol=1e-12, atol=1e-12)
+    weights = torch.randn_like(plain)
+    for a, b in zip(torch.autograd.grad((fast * weights).sum(), [x, weight]),
+                    torch.autograd.grad((plain * weights).sum(), [x, weight])):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("c_out, channels_last, width, kernel",
+                         [(8, True, 8, 5), (3, True, 8, 5), (4, False, 8, 5), (4, True, 7, 5), (4, True, 8, 3),
+                          (1, True, 8, 5)])
+def test_convolution_is_not_packed_where_it_would_not_help_or_fit(c_out, channels_last, width, kernel):
+    """Enough output channels, a count that does not divide the vector, the default layout, an
+    odd width, a 3x3 kernel (packing would double its work) or one output channel (packing by 8
+    would add 1.8 times the work): the plain convolution."""
+    from detectors.networks.lenet import _same_conv
+
+    x = torch.randn(2, 4, 6, width, dtype=torch.float64, requires_grad=True)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(c_out, 4, kernel, kernel, dtype=torch.float64)
+    out = _same_conv(x, weight)
+    assert "Convolution" in type(out.grad_fn).__name__
+    torch.testing.assert_close(out, F.conv2d(x, weight, padding=kernel // 2), rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("shape", [(6, 8, 12, 12), (5, 4, 6, 10), (3, 16, 2, 2)])
 def test_batchnorm_and_pool_in_one_step_compute_what_the_two_modules_compute(shape):
     """The encoders' training-mode BatchNorm + 2x2 max-pool step (its own backward pass) against
