@@ -136,7 +136,7 @@ def _pretrain(running: list[_Experiment], fail) -> StackedModules:
             break
         batches = {e.row: [idx for idx in minibatch_indices(len(e.Xt), batch_size, e.detector._generator, device)
                            if len(idx) >= 2] for e in live}
-        totals = train_steps(stack, optimizer, batches, lambda row, idx: (by_row[row].Xt[idx],), loss)
+        totals = train_steps(stack, optimizer, batches, lambda row, idx: (by_row[row].Xt.index_select(0, idx),), loss)
         optimizer.lr = optimizer.lr * LR_DECAY ** milestones[epoch + 1]  # as MultiStepLR after the epoch
         for e in live:
             count = sum(len(idx) for idx in batches[e.row])
@@ -186,7 +186,7 @@ def _train(running: list[_Experiment], encoders: StackedModules | None, fail) ->
 
     def inputs(row: int, idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
         e = by_row[row]
-        return e.Xt[idx], e.labelled[idx], centers[row]
+        return e.Xt.index_select(0, idx), e.labelled.index_select(0, idx), centers[row]  # as X[idx], faster
 
     epochs = {e.row: e.detector._start_epochs() for e in live}
     epoch = 0
