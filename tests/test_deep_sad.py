@@ -274,7 +274,7 @@ def test_packed_convolution_computes_the_same_convolution(c_in, c_out, size, ker
 def test_convolution_is_not_packed_where_it_would_not_help_or_fit(c_out, channels_last, width, kernel):
     """Enough output channels, a count that does not divide the vector, the default layout, an
     odd width, a 3x3 kernel (packing would double its work) or one output channel (packing by 8
-    would add 1.8 times the work): the plain convolution."""
+    would do 4.8 times the work): the plain convolution."""
     from detectors.networks.lenet import _same_conv
 
     x = torch.randn(2, 4, 6, width, dtype=torch.float64, requires_grad=True)

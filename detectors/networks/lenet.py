@@ -176,13 +176,14 @@ def _packed_kernel(weight: torch.Tensor, pack: int) -> torch.Tensor:
 
 def _same_conv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``F.conv2d(x, weight, padding=k // 2)`` for an odd square kernel without bias; on CPU, for
-    a channels-last ``x``, fewer than :data:`VECTOR_FLOATS` output channels and a kernel of 5
-    or more columns (:data:`MAX_PACKING_WORK`), in packed form.
+    a channels-last ``x`` and fewer than :data:`VECTOR_FLOATS` output channels, in packed form
+    where that adds at most :data:`MAX_PACKING_WORK` times the multiply-adds (5x5 kernels and
+    4 output channels, packed by 2).
 
     The packed form views ``pack`` neighbouring columns as channels (free: channels-last memory
     (n, h, w, c) is also (n, h, w / pack, pack c)), so the convolution has ``pack`` times as many
-    input and output channels on a ``1 / pack`` as wide map and a kernel of ``pack`` times as
-    many channels but 3 columns instead of 5 (:func:`_packing_index`); its output's memory is
+    input and output channels on a ``1 / pack`` as wide map, with a kernel of fewer columns (3
+    instead of 5 for a 5x5 kernel packed by 2; :func:`_packing_index`); its output's memory is
     the plain output's. oneDNN's CPU kernels fill one vector register per output pixel with
     output channels, so 4 output channels used half of each. The same function: equal values
     in the tests (``tests/test_deep_sad.py``, float64), gradients up to float rounding. It does
