@@ -1,5 +1,8 @@
-"""CPU time of one training step of Deep SAD's LeNet encoder with the one-step BatchNorm + max-pool
-of :mod:`detectors.networks.lenet` against the BatchNorm module followed by max-pooling.
+"""CPU time of one training step of Deep SAD's LeNet encoder with one of the rewrites of
+:mod:`detectors.networks.lenet` against the plain form it replaces: ``--rewrite batchnorm-pool``
+(default), the one-step BatchNorm + max-pool against the BatchNorm module followed by
+max-pooling; ``--rewrite packed-conv``, the convolutions through ``_same_conv`` (columns packed
+into channels where it has few output channels) against ``F.conv2d``.
 
 Setting: the training part of ``benchmark.perf``'s fixed MNIST experiment (normal 0, known 1), batches
 of 128, channels-last nets, Deep SAD's loss towards a fixed centre, Adam. Both nets start from
@@ -8,7 +11,8 @@ forms (A B, then B A, ...), so that a load change on this shared machine hits bo
 median over rounds is printed. Finer-grained than ``benchmarks/deep_sad_speed.py`` (whole
 epochs), whose 8 to 16 alternating epochs could not resolve a 10 % change on this machine.
 
-Usage: ``python benchmarks/lenet_step_speed.py [--rounds 30] [--steps 10] [--arch mnist]``.
+Usage: ``python benchmarks/lenet_step_speed.py [--rounds 30] [--steps 10] [--arch mnist]
+[--rewrite batchnorm-pool|packed-conv]``.
 Not a test: it prints numbers.
 """
 from __future__ import annotations
@@ -23,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 BATCH = 128
+#: rewrite name -> the function of detectors.networks.lenet that this script swaps for its plain form
+REWRITES = {"batchnorm-pool": "_batchnorm_maxpool", "packed-conv": "_same_conv"}
 
 
 def main() -> None:
@@ -31,6 +37,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="training steps per round and form")
     parser.add_argument("--arch", default="mnist", choices=["mnist", "fmnist"], help="which LeNet encoder")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rewrite", default="batchnorm-pool", choices=sorted(REWRITES), help="which rewrite to time")
     args = parser.parse_args()
 
     import torch
@@ -45,9 +52,11 @@ def main() -> None:
     _, split, _ = load_split()  # the fixed experiment of benchmark.perf
     X = torch.as_tensor(split.X_train, dtype=torch.float32).contiguous(memory_format=torch.channels_last)
 
-    fused_step = lenet._batchnorm_maxpool
-    forms = {"BatchNorm module, then pool": lambda x, bn: F.max_pool2d(bn(x), 2, 2),
-             "one step (this tree)": fused_step}
+    name_in_module = REWRITES[args.rewrite]
+    fused_step = getattr(lenet, name_in_module)
+    plain = {"batchnorm-pool": ("BatchNorm module, then pool", lambda x, bn: F.max_pool2d(bn(x), 2, 2)),
+             "packed-conv": ("F.conv2d", lambda x, weight: F.conv2d(x, weight, padding=weight.shape[-1] // 2))}
+    forms = dict([plain[args.rewrite], ("this tree", fused_step)])
     nets = {}
     for name in forms:
         torch.manual_seed(0)
@@ -61,7 +70,7 @@ def main() -> None:
         for round_ in range(args.rounds):
             batches = [torch.randperm(len(X), generator=generator)[:BATCH] for _ in range(args.steps)]
             for name in (list(forms) if round_ % 2 == 0 else list(forms)[::-1]):
-                lenet._batchnorm_maxpool = forms[name]
+                setattr(lenet, name_in_module, forms[name])
                 net, optimizer = nets[name]
                 start = time.process_time()
                 for idx in batches:
@@ -71,9 +80,10 @@ def main() -> None:
                     optimizer.step()
                 times[name].append((time.process_time() - start) / args.steps * 1000)
     finally:
-        lenet._batchnorm_maxpool = fused_step
+        setattr(lenet, name_in_module, fused_step)
     base = statistics.median(times[next(iter(forms))])
-    print(f"{args.arch} encoder, batch {BATCH}, {args.threads} thread(s), {args.rounds} rounds of {args.steps} steps")
+    print(f"{args.arch} encoder, batch {BATCH}, {args.threads} thread(s), {args.rounds} rounds of {args.steps} steps, "
+          f"rewrite {args.rewrite}")
     for name, values in times.items():
         median = statistics.median(values)
         print(f"  {name:30s} median {median:6.2f} ms/step  (min {min(values):.2f})  ratio {median / base:.2f}")
