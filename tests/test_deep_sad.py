@@ -268,6 +268,21 @@ def test_packed_convolution_computes_the_same_convolution(c_in, c_out, size, ker
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
+def test_packed_convolution_trains_after_a_first_call_under_inference_mode():
+    """The packing index is cached for the process: made first while scoring (``inference_mode``,
+    as Deep SAD's centre is computed before training without pretraining), it must still serve a
+    training step, whose backward pass saves it."""
+    from detectors.networks import lenet
+
+    lenet._packing_index.cache_clear()
+    x = torch.randn(2, 8, 6, 8).contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(4, 8, 5, 5, requires_grad=True)
+    with torch.inference_mode():
+        lenet._same_conv(x, weight)
+    (grad,) = torch.autograd.grad(lenet._same_conv(x, weight).square().sum(), weight)
+    assert grad.abs().sum() > 0
+
+
 @pytest.mark.parametrize("c_out, channels_last, width, kernel",
                          [(8, True, 8, 5), (3, True, 8, 5), (4, False, 8, 5), (4, True, 7, 5), (4, True, 8, 3),
                           (1, True, 8, 5)])

@@ -151,8 +151,14 @@ def _packing_index(c_out: int, c_in: int, kernel: int, pack: int, device: torch.
     weight is ``weight[o, c, dy, dx]`` at ``dx = pack * m + r - s + pad`` where that is a tap of
     the kernel and zero elsewhere. The packed kernel's memory is channels-last,
     ``(s, o, dy, m, r, c)``; entries index ``weight``'s own channels-last memory ``(o, dy, dx, c)``,
-    with one index past its end for the zeros.
+    with one index past its end for the zeros. Built outside inference mode: the cache outlives
+    the call, and an inference tensor cannot be saved for a later training step's backward pass.
     """
+    with torch.inference_mode(False):
+        return _build_packing_index(c_out, c_in, kernel, pack, device)
+
+
+def _build_packing_index(c_out: int, c_in: int, kernel: int, pack: int, device: torch.device) -> tuple[torch.Tensor, int]:
     pad = kernel // 2
     reach = -(-pad // pack)  # taps m = -reach ... reach
     width = 2 * reach + 1
