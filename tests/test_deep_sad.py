@@ -248,11 +248,15 @@ def test_subpixel_form_is_the_stride_2_transposed_convolution(c_in, c_out, size,
 
 @pytest.mark.parametrize("c_in,c_out,size,kernel", [(8, 4, (14, 14), 5), (3, 4, (6, 8), 5), (5, 4, (4, 8), 9),
                                                       (4, 4, (5, 6), 5)])
-def test_packed_convolution_computes_the_same_convolution(c_in, c_out, size, kernel):
+def test_packed_convolution_computes_the_same_convolution(c_in, c_out, size, kernel, monkeypatch):
     """The 'same' convolution with neighbouring columns packed into channels (fewer output
     channels than a vector register holds) against ``F.conv2d``: values, input and weight
-    gradients (float64), output channels-last like the plain convolution's."""
+    gradients (float64), output channels-last like the plain convolution's. (Packing is switched
+    on for the test: it is used on x86 CPUs only, and computes the same on any.)"""
+    from detectors.networks import lenet
     from detectors.networks.lenet import _same_conv
+
+    monkeypatch.setattr(lenet, "PACKING_CPU", True)
 
     torch.manual_seed(0)
     x = torch.randn(3, c_in, *size, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
@@ -268,12 +272,13 @@ def test_packed_convolution_computes_the_same_convolution(c_in, c_out, size, ker
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
-def test_packed_convolution_trains_after_a_first_call_under_inference_mode():
+def test_packed_convolution_trains_after_a_first_call_under_inference_mode(monkeypatch):
     """The packing index is cached for the process: made first while scoring (``inference_mode``,
     as Deep SAD's centre is computed before training without pretraining), it must still serve a
     training step, whose backward pass saves it."""
     from detectors.networks import lenet
 
+    monkeypatch.setattr(lenet, "PACKING_CPU", True)
     lenet._packing_index.cache_clear()
     x = torch.randn(2, 8, 6, 8).contiguous(memory_format=torch.channels_last)
     weight = torch.randn(4, 8, 5, 5, requires_grad=True)

@@ -38,6 +38,9 @@ VECTOR_FLOATS = 8
 # work, and were slower (the MNIST decoder's 8 -> 4 channel 3x3 convolution, forward and backward
 # on one CPU thread: 2.04 ms against 1.76)
 MAX_PACKING_WORK = 1.2
+# packing is measured on x86 with AVX2 (oneDNN's register blocking by output channels); elsewhere
+# (ARM's 4-float vectors, no SIMD) it stays off
+PACKING_CPU = torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
 
 REP_DIMS = {"mnist": 32, "fmnist": 64, "cifar10": 128}
 
@@ -181,8 +184,9 @@ def _packed_kernel(weight: torch.Tensor, pack: int) -> torch.Tensor:
 
 
 def _same_conv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``F.conv2d(x, weight, padding=k // 2)`` for an odd square kernel without bias; on CPU, for
-    a channels-last ``x`` and fewer than :data:`VECTOR_FLOATS` output channels, in packed form
+    """``F.conv2d(x, weight, padding=k // 2)`` for an odd square kernel without bias; on an x86
+    CPU (:data:`PACKING_CPU`), for a channels-last ``x`` and fewer than :data:`VECTOR_FLOATS` output
+    channels, in packed form
     where that adds at most :data:`MAX_PACKING_WORK` times the multiply-adds (5x5 kernels and
     4 output channels, packed by 2).
 
@@ -201,7 +205,7 @@ def _same_conv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     n, c_in, h, w = x.shape
     pack = VECTOR_FLOATS // c_out if c_out < VECTOR_FLOATS and VECTOR_FLOATS % c_out == 0 else 1
     width = 2 * -(-(kernel // 2) // pack) + 1  # the packed kernel's columns (:func:`_packing_index`)
-    if (pack == 1 or pack * width > MAX_PACKING_WORK * kernel or w % pack or x.device.type != "cpu"
+    if (pack == 1 or pack * width > MAX_PACKING_WORK * kernel or w % pack or x.device.type != "cpu" or not PACKING_CPU
             or _inside_functorch(x)  # first: vmap cannot answer the layout question below
             or not x.is_contiguous(memory_format=torch.channels_last)):
         return F.conv2d(x, weight, padding=kernel // 2)
