@@ -24,6 +24,17 @@ def test_a_tiny_perf_run_writes_one_row_per_stage(tmp_path, data_dir, capsys):
     assert "deep-sad" in text and "n/a (fewer training normals)" in text  # no ratio against full-data figures
 
 
+def test_several_timed_epochs_give_their_mean_and_the_fastest(tmp_path, data_dir):
+    """Three epochs per stage: two timed after the warm-up; the fastest of them is at most their mean."""
+    out = tmp_path / "perf.csv"
+    assert perf.main(["--max-train-normals", "100", "--epochs", "3", "--detectors", "deep-sad", "--out", str(out),
+                      "--data-dir", str(data_dir)]) == 0
+    frame = pd.read_csv(out)
+    assert (frame["epochs_timed"] == 2).all()
+    assert (frame["cpu_s_fastest_epoch"] > 0).all()
+    assert (frame["cpu_s_fastest_epoch"] <= frame["cpu_s_per_epoch"]).all()
+
+
 def test_the_default_csv_depends_on_device_kind_dataset_and_data_size():
     assert perf.perf_csv_path("cpu") == perf.PERF_DIR / "perf_cpu.csv"
     assert perf.perf_csv_path("cuda", 200).name == "perf_cuda_max-train-normals-200.csv"
@@ -70,6 +81,8 @@ def test_k_experiments_together_give_group_rows_and_a_ratio(tmp_path, data_dir, 
         ("deep-sad", 1, "autoencoder"), ("deep-sad", 1, "train"), ("deep-sad", 2, "autoencoder"), ("deep-sad", 2, "train"),
         ("supervised", 1, "train")]
     assert (frame["epochs_run"] == 2).all() and (frame["cpu_s_per_epoch"] > 0).all()
+    # one timed epoch: the fastest is that epoch
+    assert (frame["cpu_s_fastest_epoch"] == frame["cpu_s_per_epoch"]).all()
     text = capsys.readouterr().out
     assert "supervised: K = 2 skipped" in text
     rows = frame.to_dict("records")
