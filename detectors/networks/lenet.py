@@ -137,15 +137,29 @@ def _inside_functorch(x: torch.Tensor) -> bool:
     return bool(check is not None and check(x))
 
 
+def _channels_last_on_cpu(x: torch.Tensor) -> bool:
+    """Whether ``x`` is a plain (not ``vmap``-wrapped) channels-last tensor on the CPU: what the
+    rewritten steps of this module work on (:func:`_pixel_rows` views its memory)."""
+    return (x.device.type == "cpu"
+            and not _inside_functorch(x)  # before the layout query: vmap cannot answer it
+            and x.is_contiguous(memory_format=torch.channels_last))
+
+
 def _pixel_rows(x: torch.Tensor) -> torch.Tensor:
     """A channels-last (n, c, h, w) tensor as its memory: rows (n h, w c), a view."""
     n, c, h, w = x.shape
     return x.permute(0, 2, 3, 1).reshape(n * h, w * c)
 
 
+def _packed_width(kernel: int, pack: int) -> int:
+    """Columns of the packed kernel of a 'same' ``kernel`` x ``kernel`` convolution packed by
+    ``pack`` (:func:`_packing_index`): taps m = -reach ... reach, reach = ceil((kernel // 2) / pack)."""
+    return 2 * -(-(kernel // 2) // pack) + 1
+
+
 @functools.lru_cache(maxsize=None)
-def _packing_index(c_out: int, c_in: int, kernel: int, pack: int, device: torch.device) -> tuple[torch.Tensor, int]:
-    """Where each entry of the packed kernel of :func:`_packed_kernel` comes from, and its width.
+def _packing_index(c_out: int, c_in: int, kernel: int, pack: int, device: torch.device) -> torch.Tensor:
+    """Where each entry of the packed kernel of :func:`_packed_kernel` comes from.
 
     A 'same' convolution (odd ``kernel``, padding ``kernel // 2``) whose input and output are
     viewed with ``pack`` neighbouring columns as channels: output column ``pack * q + s`` reads
@@ -157,38 +171,33 @@ def _packing_index(c_out: int, c_in: int, kernel: int, pack: int, device: torch.
     with one index past its end for the zeros. Built outside inference mode: the cache outlives
     the call, and an inference tensor cannot be saved for a later training step's backward pass.
     """
-    with torch.inference_mode(False):
-        return _build_packing_index(c_out, c_in, kernel, pack, device)
-
-
-def _build_packing_index(c_out: int, c_in: int, kernel: int, pack: int, device: torch.device) -> tuple[torch.Tensor, int]:
     pad = kernel // 2
-    reach = -(-pad // pack)  # taps m = -reach ... reach
-    width = 2 * reach + 1
-    s, o, dy, m, r, c = torch.meshgrid(
-        torch.arange(pack), torch.arange(c_out), torch.arange(kernel), torch.arange(-reach, reach + 1),
-        torch.arange(pack), torch.arange(c_in), indexing="ij")
-    dx = pack * m + r - s + pad
-    source = ((o * kernel + dy) * kernel + dx.clamp(0, kernel - 1)) * c_in + c
-    zero = c_out * kernel * kernel * c_in
-    return torch.where((dx >= 0) & (dx < kernel), source, zero).reshape(-1).to(device), width
+    reach = _packed_width(kernel, pack) // 2
+    with torch.inference_mode(False):
+        s, o, dy, m, r, c = torch.meshgrid(
+            torch.arange(pack), torch.arange(c_out), torch.arange(kernel), torch.arange(-reach, reach + 1),
+            torch.arange(pack), torch.arange(c_in), indexing="ij")
+        dx = pack * m + r - s + pad
+        source = ((o * kernel + dy) * kernel + dx.clamp(0, kernel - 1)) * c_in + c
+        zero = c_out * kernel * kernel * c_in
+        return torch.where((dx >= 0) & (dx < kernel), source, zero).reshape(-1).to(device)
 
 
 def _packed_kernel(weight: torch.Tensor, pack: int) -> torch.Tensor:
     """The kernel of :func:`_packing_index` built from ``weight`` (o, c, k, k), differentiably:
     the gradient of each packed entry flows back to the weight it was taken from."""
     c_out, c_in, kernel, _ = weight.shape
-    index, width = _packing_index(c_out, c_in, kernel, pack, weight.device)
+    index = _packing_index(c_out, c_in, kernel, pack, weight.device)
     memory = F.pad(weight.permute(0, 2, 3, 1).reshape(-1), (0, 1))  # channels-last order, then a zero
+    width = _packed_width(kernel, pack)
     return memory.index_select(0, index).view(pack * c_out, kernel, width, pack * c_in).permute(0, 3, 1, 2)
 
 
 def _same_conv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``F.conv2d(x, weight, padding=k // 2)`` for an odd square kernel without bias; on an x86
-    CPU (:data:`PACKING_CPU`), for a channels-last ``x`` and fewer than :data:`VECTOR_FLOATS` output
-    channels, in packed form
-    where that adds at most :data:`MAX_PACKING_WORK` times the multiply-adds (5x5 kernels and
-    4 output channels, packed by 2).
+    """``F.conv2d(x, weight, padding=k // 2)`` for an odd square kernel without bias; in packed
+    form on an x86 CPU (:data:`PACKING_CPU`), for a channels-last ``x`` (:func:`_channels_last_on_cpu`)
+    and fewer than :data:`VECTOR_FLOATS` output channels, where packing adds at most
+    :data:`MAX_PACKING_WORK` times the multiply-adds (5x5 kernels and 4 output channels, packed by 2).
 
     The packed form views ``pack`` neighbouring columns as channels (free: channels-last memory
     (n, h, w, c) is also (n, h, w / pack, pack c)), so the convolution has ``pack`` times as many
@@ -204,14 +213,12 @@ def _same_conv(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     c_out, _, kernel, _ = weight.shape
     n, c_in, h, w = x.shape
     pack = VECTOR_FLOATS // c_out if c_out < VECTOR_FLOATS and VECTOR_FLOATS % c_out == 0 else 1
-    width = 2 * -(-(kernel // 2) // pack) + 1  # the packed kernel's columns (:func:`_packing_index`)
-    if (pack == 1 or pack * width > MAX_PACKING_WORK * kernel or w % pack or x.device.type != "cpu" or not PACKING_CPU
-            or _inside_functorch(x)  # first: vmap cannot answer the layout question below
-            or not x.is_contiguous(memory_format=torch.channels_last)):
+    width = _packed_width(kernel, pack)
+    if (pack == 1 or pack * width > MAX_PACKING_WORK * kernel or w % pack or not PACKING_CPU
+            or not _channels_last_on_cpu(x)):
         return F.conv2d(x, weight, padding=kernel // 2)
     packed = _pixel_rows(x).view(n, h, w // pack, pack * c_in).permute(0, 3, 1, 2)
-    kernel_ = _packed_kernel(weight, pack)
-    out = F.conv2d(packed, kernel_, padding=(kernel // 2, kernel_.shape[-1] // 2))
+    out = F.conv2d(packed, _packed_kernel(weight, pack), padding=(kernel // 2, width // 2))
     return out.permute(0, 2, 3, 1).reshape(n, h, w, c_out).permute(0, 3, 1, 2)
 
 
@@ -316,9 +323,8 @@ def _batchnorm_maxpool(x: torch.Tensor, bn: nn.BatchNorm2d) -> torch.Tensor:
     cuDNN's BatchNorm, fewer kernel launches; the default layout, whose native kernels
     vectorise along the rows; under ``vmap``) the module then pooling."""
     n, c, h, w = x.shape
-    if (not bn.training or x.device.type != "cpu" or bn.affine or not bn.track_running_stats
-            or _inside_functorch(x)  # first: vmap cannot answer the layout question below
-            or not x.is_contiguous(memory_format=torch.channels_last) or h % POOL or w % POOL):
+    if (not bn.training or bn.affine or not bn.track_running_stats or not _channels_last_on_cpu(x)
+            or h % POOL or w % POOL):
         return F.max_pool2d(bn(x), POOL, POOL)
     bn.num_batches_tracked.add_(1)
     momentum = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
