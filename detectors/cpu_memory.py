@@ -7,10 +7,12 @@ adapt at run time, and in this workload the pages kept going back and coming aga
 64,000 page faults per AA-BiGAN iteration, 0.10-0.16 s of kernel time each (one thread). With
 both thresholds fixed (every block up to 32 MiB from the heap, the heap's free top kept up to
 2 GiB) it was 1,000 to 1,700 faults and 0.002 s, and an iteration took 1.43-1.50 CPU-s against
-1.54-1.59 (0.93x; three alternating pairs of fresh processes); over a whole
-``benchmark.perf`` fit (2 epochs and scoring) the faults went from 2.1 million to 0.14 million
-and the kernel time from 5.5 s to 0.5 s. Peak resident memory was unchanged (1.1-1.2 GiB),
-the values computed are unaffected. No clear gain for NDA (faults 0.2-0.4 million a fit
+1.54-1.59 (0.93x; three alternating pairs of fresh processes). Over a whole
+``benchmark.perf`` fit (2 epochs and scoring) the faults went from 1.5-2.1 million to 0.13-0.19
+million and the kernel time from 4.0-5.9 s to 0.5-0.7 s; the epochs' CPU time moved less than
+this machine's noise (45-50 s against 46-54 s per epoch in three pairs), and the smoke suite's
+short AA-BiGAN jobs showed no gain. Peak resident memory was unchanged (1.1-1.2 GiB), the
+values computed are unaffected. No clear gain for NDA (faults 0.2-0.4 million a fit
 instead of 0.4-0.5, epochs within the machine's noise) nor Deep SAD (0 to 4 faults a step
 already). The price: a process keeps
 the high-water mark of what it freed until it exits (a job's peak is what it needs again for
