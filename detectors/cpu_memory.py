@@ -11,12 +11,13 @@ both thresholds fixed (every block up to 32 MiB from the heap, the heap's free t
 ``benchmark.perf`` fit (2 epochs and scoring) the faults went from 1.5-2.1 million to 0.13-0.19
 million and the kernel time from 4.0-5.9 s to 0.5-0.7 s; the epochs' CPU time moved less than
 this machine's noise (45-50 s against 46-54 s per epoch in three pairs), and the smoke suite's
-short AA-BiGAN jobs showed no gain. Peak resident memory was unchanged (1.1-1.2 GiB), the
-values computed are unaffected. No clear gain for NDA (faults 0.2-0.4 million a fit
-instead of 0.4-0.5, epochs within the machine's noise) nor Deep SAD (0 to 4 faults a step
-already). The price: a process keeps
-the high-water mark of what it freed until it exits (a job's peak is what it needs again for
-the next epoch or job).
+short AA-BiGAN jobs showed no gain. (glibc's adaptive thresholds depend on the process's
+history: the same small pattern of allocations, in ``tests/test_cpu_memory.py``, gave 0 or
+14,000 faults a round from one run to the next; fixed thresholds make it 0 every time.) Peak
+resident memory was unchanged (1.1-1.2 GiB), the values computed are unaffected. No clear gain
+for NDA (faults 0.2-0.4 million a fit instead of 0.4-0.5, epochs within the machine's noise)
+nor Deep SAD (0 to 4 faults a step already). The price: a process keeps the high-water mark of
+what it freed until it exits (a job's peak is what it needs again for the next epoch or job).
 
 Set once per process, by the first CPU fit (:meth:`detectors.torch_base.TorchDetector._start_fit`),
 so that the runner's workers, ``benchmark.perf`` and direct use of a detector all run alike.
@@ -69,4 +70,6 @@ def keep_freed_memory() -> bool:
         return False
     mallopt = libc.mallopt
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) & bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+    mapped = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)  # 1 when glibc took the value
+    trimmed = mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
+    return bool(mapped and trimmed)
