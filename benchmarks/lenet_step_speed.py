@@ -53,10 +53,10 @@ def main() -> None:
     X = torch.as_tensor(split.X_train, dtype=torch.float32).contiguous(memory_format=torch.channels_last)
 
     name_in_module = REWRITES[args.rewrite]
-    fused_step = getattr(lenet, name_in_module)
+    tree_step = getattr(lenet, name_in_module)
     plain = {"batchnorm-pool": ("BatchNorm module, then pool", lambda x, bn: F.max_pool2d(bn(x), 2, 2)),
              "packed-conv": ("F.conv2d", lambda x, weight: F.conv2d(x, weight, padding=weight.shape[-1] // 2))}
-    forms = dict([plain[args.rewrite], ("this tree", fused_step)])
+    forms = dict([plain[args.rewrite], ("this tree", tree_step)])
     nets = {}
     for name in forms:
         torch.manual_seed(0)
@@ -80,7 +80,7 @@ def main() -> None:
                     optimizer.step()
                 times[name].append((time.process_time() - start) / args.steps * 1000)
     finally:
-        setattr(lenet, name_in_module, fused_step)
+        setattr(lenet, name_in_module, tree_step)
     base = statistics.median(times[next(iter(forms))])
     print(f"{args.arch} encoder, batch {BATCH}, {args.threads} thread(s), {args.rounds} rounds of {args.steps} steps, "
           f"rewrite {args.rewrite}")

@@ -31,6 +31,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
+from typing import Callable
 
 #: environment variable: "0" leaves glibc's own adaptive thresholds in place; "1" (default) fixes them
 ENV_VAR = "BENCH_KEEP_FREED_MEMORY"
@@ -50,26 +51,33 @@ def _wanted() -> bool:
     return value == "1"
 
 
+def glibc_mallopt() -> Callable[[int, int], int] | None:
+    """glibc's ``mallopt(param, value)`` (1 when it took the value), or None where the C library
+    is not glibc (macOS, Windows, musl)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+    except OSError:
+        return None
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):  # not glibc
+        return None
+    mallopt = libc.mallopt
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt
+
+
 @functools.cache
 def keep_freed_memory() -> bool:
     """Fix glibc's ``mmap`` and trim thresholds for this process (once); whether they were set.
 
-    False where it was not asked for (:data:`ENV_VAR`), or there is no glibc ``mallopt`` (macOS,
-    Windows, musl), or glibc refused a value.
+    False where it was not asked for (:data:`ENV_VAR`), or there is no glibc ``mallopt``
+    (:func:`glibc_mallopt`), or glibc refused a value.
     """
-    if not _wanted():
+    mallopt = glibc_mallopt() if _wanted() else None
+    if mallopt is None:
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-    except OSError:
-        return False
-    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):  # not glibc
-        return False
-    mallopt = libc.mallopt
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     mapped = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)  # 1 when glibc took the value
     trimmed = mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)
     return bool(mapped and trimmed)

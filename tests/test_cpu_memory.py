@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # next), so the script first fixes them at glibc's starting values, where every large block is
 # mapped afresh and handed back: keep_freed_memory() must then replace both.
 SCRIPT = """
-import ctypes, ctypes.util, resource, statistics, torch
+import resource, statistics, torch
 from detectors import cpu_memory
-libc = ctypes.CDLL(ctypes.util.find_library("c"))
-libc.mallopt(cpu_memory._M_MMAP_THRESHOLD, 128 * 1024)
-libc.mallopt(cpu_memory._M_TRIM_THRESHOLD, 128 * 1024)
+mallopt = cpu_memory.glibc_mallopt()
+mallopt(cpu_memory._M_MMAP_THRESHOLD, 128 * 1024)
+mallopt(cpu_memory._M_TRIM_THRESHOLD, 128 * 1024)
 kept = cpu_memory.keep_freed_memory()
 torch.set_num_threads(1)
 x = torch.randn(100, 64, 16, 16)
