@@ -29,33 +29,20 @@ from typing import Any, Iterable, NamedTuple
 
 import pandas as pd
 
+from .devices import cpu_description, device_kind
 from .jobs import Job
 
-#: Median seconds of one ``smoke`` job per detector, from a smoke run on a busy 2-core CPU (only
+#: Median seconds of one ``smoke`` job per detector on a 2-core CPU (only
 #: their ratios matter: the bar's rate rescales them); unknown detectors get the default.
 PRIOR_SECONDS: dict[str, float] = {
-    "aa-bigan": 111.0, "nda": 22.0, "deep-sad": 22.0, "ssad-hybrid": 9.0, "pyod-kde": 4.0, "supervised": 3.0,
-    "aad": 2.3, "ssad-raw": 2.2, "ss-dgm": 2.2, "pyod-deepsvdd": 0.5, "pyod-ecod": 0.6, "pyod-iforest": 0.4,
-    "pyod-ocsvm": 0.6,
+    "aa-bigan": 6.6, "nda": 2.2, "deep-sad": 2.0, "ssad-hybrid": 1.2, "supervised": 0.7, "ssad-raw": 0.5,
+    "ss-dgm": 0.4,
 }
-DEFAULT_PRIOR_SECONDS = 10.0
+DEFAULT_PRIOR_SECONDS = 1.0
 
 #: What makes two jobs comparable for timing (besides the device kind).
 COMPARABLE_FIELDS = ("detector", "detector_params", "dataset", "max_train_normals", "max_test", "gamma_l",
                      "gamma_p", "selection")
-
-
-def device_kind(device: Any) -> str:
-    """'cuda' or 'cpu'; 'auto' is resolved the way a detector would resolve it here."""
-    text = str(device or "")
-    if text == "auto":
-        try:
-            import torch
-
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        except Exception:  # noqa: BLE001 - no torch: CPU
-            return "cpu"
-    return "cuda" if text.startswith("cuda") else "cpu"
 
 
 def _norm(value: Any) -> str:
@@ -201,8 +188,6 @@ def _machine_note(row: pd.Series, device: str) -> str:
     GPU rows name no CPU)."""
     if device_kind(device) != "cpu":
         return ""
-    from .perf import cpu_description
-
     measured = row.get("cpu")
     if not isinstance(measured, str) or not measured:
         return " on an unrecorded CPU (perf CSV written before rows named it)"
