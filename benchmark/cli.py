@@ -408,5 +408,14 @@ def _report(store, expected, print_table: bool) -> int:
     paths = write_reports(store.path, store.out_dir, expected=expected)
     if print_table:
         print(format_markdown_table(store.latest()))
-    print(f"reports: {len(paths)} files in {store.out_dir / 'reports'}")
+    print(f"reports: {len(paths)} files in {store.out_dir / 'reports'}; open these first:")
+    for path in _headline_reports(paths):
+        print(f"  {path}")
     return EXIT_OK
+
+
+def _headline_reports(paths: list[Path]) -> list[Path]:
+    """The paper-style tables and figures among the written reports, then the index (written last)."""
+    headline = [p for p in paths if p.name.startswith(("table1_", "table2_")) and p.suffix == ".md"]
+    headline += [p for p in paths if p.name.startswith(("fig2_", "fig3_")) and p.suffix == ".png"]
+    return headline + paths[-1:]
