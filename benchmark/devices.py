@@ -1,26 +1,61 @@
-"""GPU slots for ``--workers-per-gpu N``: at most N tasks run on each GPU at any time.
+"""The devices a run uses: what kind a device name is, which CPU this is, and GPU slots.
 
-Assigning GPUs by task index (as ``--jobs`` does) cannot bound how many tasks share a GPU:
-tasks finish at different times, and the next free worker takes the next task whatever GPU it
-was given. Here a task picks its GPU when it starts instead: each GPU has N slots, each slot a
-lock file in a folder of the machine's temporary directory named after the run, and a task holds
-a free slot (spreading over GPUs first) until it ends. The run has N x (number of GPUs) workers,
-so a worker always finds a slot free. GPUs are counted where the run starts (on a Dask cluster,
-machines with as many GPUs as that one).
+:func:`device_kind` ('auto' resolved as a detector resolves it) and :func:`cpu_description`
+label timings: the perf benchmark's rows and the dry run's estimates.
+
+GPU slots for ``--workers-per-gpu N``: at most N tasks run on each GPU at any time. Assigning
+GPUs by task index (as ``--jobs`` does) cannot bound how many tasks share a GPU: tasks finish at
+different times, and the next free worker takes the next task whatever GPU it was given. Here a
+task picks its GPU when it starts instead: each GPU has N slots, each slot a lock file in a
+folder of the machine's temporary directory named after the run, and a task holds a free slot
+(spreading over GPUs first) until it ends. The run has N x (number of GPUs) workers, so a worker
+always finds a slot free. GPUs are counted where the run starts (on a Dask cluster, machines with
+as many GPUs as that one).
 """
 from __future__ import annotations
 
 import contextlib
+import functools
+import platform
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from filelock import FileLock, Timeout
 
 SLOT_FOLDER_PREFIX = "aabench-gpu-slots-"
 SLOT_POLL_SECONDS = 0.2  # how often a task looks for a free slot when all are held
+
+
+def device_kind(device: Any) -> str:
+    """'cuda' or 'cpu': the kind of device that ``device`` names (a job's or a stored row's);
+    'auto' is resolved as a detector resolves it here (:func:`detectors.torch_utils.resolve_device`)."""
+    text = str(device or "")
+    if text == "auto":
+        from detectors.torch_utils import resolve_device
+
+        return resolve_device("auto").type
+    return "cuda" if text.startswith("cuda") else "cpu"
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_description() -> str:
+    """The processor's model name and the widest vector instructions torch uses on it, e.g.
+    "AMD EPYC (AVX2)". CPU timings move with both, so every perf row records it and the dry run
+    warns when an estimate comes from another processor. Read once per process."""
+    import torch
+
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    model = model or platform.processor() or platform.machine()
+    return f"{model} ({torch.backends.cpu.get_cpu_capability()})"
 
 
 def visible_gpus() -> int:

@@ -48,7 +48,6 @@ GPU machine) keeps what it timed. Timings are a script run on purpose: no test a
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import math
 import os
@@ -61,6 +60,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
+from .devices import cpu_description, device_kind
 from .protocol import Experiment
 
 #: The fixed experiment of every measurement (issue 12) and its split policy.
@@ -117,35 +117,6 @@ REFERENCES: dict[tuple[str, str], Reference] = {
     ("deep-sad", "train"): Reference(0.885, "cpu", 1, 128, "public Deep SAD code, training, 0.86-0.91 s"),
     ("aa-bigan", "train"): Reference(22.05, "wall", 2, 200, "AA-BiGAN reference of issue 12", peak_rss_gib=1.54),
 }
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_description() -> str:
-    """The processor's model name and the widest vector instructions torch uses on it, e.g.
-    "AMD EPYC (AVX2)". Written into every row because CPU figures, and their ratios to the
-    references (measured on the development machine of issue 12), move with it: the same tree's
-    Deep SAD training epoch took 0.62-0.76 CPU-seconds in a session whose machine multiplied float32
-    matrices at 219-269 GFLOP/s on 2 threads, and 1.01 on an "AMD EPYC (AVX2)" that did 109.
-    Read once per process (every perf row and every dry-run estimate asks for it)."""
-    import platform
-
-    import torch
-
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.lower().startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    model = model or platform.processor() or platform.machine()
-    return f"{model} ({torch.backends.cpu.get_cpu_capability()})"
-
-
-def device_kind_of(device: str) -> str:
-    from .timings import device_kind
-
-    return device_kind(device)
 
 
 def perf_csv_path(device_kind: str, max_train_normals: int | None = None, root: Path = PERF_DIR,
@@ -480,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not DeviceSpec().accepts(args.device):
         print(f"error: --device must be {DeviceSpec()}; got {args.device!r}", file=sys.stderr)
         return 2
-    kind = device_kind_of(args.device)
+    kind = device_kind(args.device)
     if kind == "cuda":
         import torch
 

@@ -10,7 +10,7 @@ from benchmark.perf import COLUMNS as PERF_COLUMNS
 from benchmark.plan import NO_TIMINGS, SOURCE_PERF, SOURCE_STORED, describe_plan
 from benchmark.protocol import Experiment
 from benchmark.store import COLUMNS, ResultsStore
-from benchmark.timings import PRIOR_SECONDS, expected_costs, load_perf_timings, perf_estimate, stored_timings
+from benchmark.timings import DEFAULT_PRIOR_SECONDS, PRIOR_SECONDS, expected_costs, load_perf_timings, perf_estimate, stored_timings
 
 
 def job(seed=0, epochs=10, max_train=600, gamma_p=0.0, detector="aa-bigan"):
@@ -62,7 +62,7 @@ def test_progress_costs_use_stored_timings_else_the_detector_prior(tmp_path):
     store = store_with(tmp_path, [stored_row(job(seed=0), 7.0)])
     timings = stored_timings(store.latest())
     costs = expected_costs([job(seed=1), job(epochs=200), job(detector="pyod-iforest")], "cpu", timings)
-    assert costs == [7.0, PRIOR_SECONDS["aa-bigan"], PRIOR_SECONDS["pyod-iforest"]]
+    assert costs == [7.0, PRIOR_SECONDS["aa-bigan"], PRIOR_SECONDS.get("pyod-iforest", DEFAULT_PRIOR_SECONDS)]
 
 
 # -- the perf benchmark as a second source (issue 12) ----------------------------------------------
@@ -119,7 +119,7 @@ def test_perf_timings_estimate_a_job_from_its_epochs(tmp_path):
 
 
 def test_perf_timings_name_the_cpu_they_were_measured_on(tmp_path):
-    from benchmark.perf import cpu_description
+    from benchmark.devices import cpu_description
 
     write_perf_csv(tmp_path, cpu=cpu_description())
     assert load_perf_timings("cpu", tmp_path).entries[("mnist", "deep-sad", "")].source.endswith(f" on {cpu_description()}")
