@@ -32,7 +32,6 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from .base import SemiSupervisedDetector
-from .cpu_memory import keep_freed_memory
 from .errors import DivergenceError
 from .params import DeviceSpec, Interval, IsBool, IsNone
 from .progress import report_epoch
@@ -119,12 +118,9 @@ class TorchDetector(SemiSupervisedDetector):
 
         A detector with a ``max_rows`` parameter trains on a stratified seeded subsample of at most
         that many rows (:func:`detectors.subsample.stratified_rows`); the original size goes into
-        ``fit_info_["subsampled_from"]``. On CPU, the process keeps the memory torch frees for
-        reuse (:func:`detectors.cpu_memory.keep_freed_memory`, once per process).
+        ``fit_info_["subsampled_from"]``.
         """
         self.device_ = resolve_device(getattr(self, "device", "auto"))
-        if self.device_.type == "cpu":
-            keep_freed_memory()
         self._seed = seed_from(getattr(self, "random_state", None))
         self._generator = torch.Generator().manual_seed(self._seed)
         X, y, subsampled_from = limit_rows_stratified(X, y, getattr(self, "max_rows", None), self._seed)
