@@ -2,9 +2,26 @@
 the image-pair discriminator D_xx, for images (MNIST / F-MNIST, CIFAR-10) and for tables (ODDS).
 
 Images enter these nets at 32x32 with values in [0, 1] (the detector resizes 28x28 inputs);
-generators end in a sigmoid. Unlike Deep SAD's nets, these layers keep their biases and BatchNorm
-keeps its affine parameters, as in the AA-BiGAN public code, so they live here and not in
-``lenet.py``.
+generators end in a sigmoid.
+
+MNIST / F-MNIST (latent 100), the layers of the AA-BiGAN public code with torch's defaults (biases
+on, BatchNorm affine with eps 1e-5, default initialisation): G = ConvT(100→128, k4, s1) then
+ConvT 128→64→32→1 (k4, s2, p1), each but the last with BN + ReLU, sigmoid output; E = Conv(1→32,
+k3, s2, p1) + LReLU(.1), then 32→64→128→256→512 (k3, s2, p1) + BN + LReLU(.1) down to 1x1 and
+Linear(512→100); the image tower of the discriminators is Conv(1→64, k4, s2, p1) + LReLU(.1) and
+three Conv(64→64, k4, s2, p1) + BN + LReLU(.1), 256 features; D_xz joins it with a z branch
+Linear(100→512) in a head Linear(768→1024) + LReLU(.1) → Linear(1024→1), D_xx joins two unshared
+towers in Linear(512→1024) + LReLU(.1) → Linear(1024→1).
+
+CIFAR-10 (latent 128), built like Deep SAD's CIFAR-10 LeNet, as in the AA-BiGAN public code:
+E and G are :class:`~detectors.networks.lenet.CIFAR10LeNetEncoder` and
+:class:`~detectors.networks.lenet.CIFAR10LeNetDecoder` themselves, and each image tower is that
+encoder's convolution stack (5x5 convolutions 3→32→64→128, each + BN + LReLU(.01) + 2x2 max-pool,
+2048 features). So no convolution, transposed convolution or E's final Linear has a bias, no
+BatchNorm has affine parameters (eps 1e-4), and G's transposed convolutions are Xavier-uniform
+initialised with the leaky-ReLU gain. Only D's linear layers keep their biases: D_xz's z branch
+Linear(128→512) (no activation) and the heads, Linear(2560→1024) + LReLU(.2) → Linear(1024→1) for
+D_xz and Linear(4096→1024) + LReLU(.1) → Linear(1024→1) for D_xx.
 
 Public builders (the NDA detector imports the generator and the image tower so that its nets
 match these):
@@ -44,13 +61,14 @@ import torch
 from torch import nn
 
 from .arch import mlp_sizes
+from .lenet import CIFAR10LeNetDecoder, CIFAR10LeNetEncoder
 
 # -- configuration (docs/methods.md §4) ---------------------------------------------------------
 IMAGE_SIZE = 32
 LATENT_DIM = {"mnist": 100, "fmnist": 100, "cifar10": 128}
 CHANNELS = {"mnist": 1, "fmnist": 1, "cifar10": 3}
-LRELU_SLOPE = 0.1           # encoder and discriminator towers
-CIFAR_HEAD_SLOPE = 0.2      # the CIFAR-10 D head (docs/methods.md: LReLU(.2))
+LRELU_SLOPE = 0.1           # MNIST-family E and towers; the D heads unless set below
+XZ_HEAD_SLOPE = {"cifar10": 0.2}  # D_xz's head LReLU where it is not LRELU_SLOPE
 HEAD_WIDTH = 1024           # hidden width of the D heads on images
 Z_BRANCH_WIDTH = 512        # D_xz's linear z branch on images
 # MNIST-family layer lists
@@ -58,11 +76,8 @@ MNIST_G_CHANNELS = (128, 64, 32)            # ConvT 4x4 stack 1 -> 4 -> 8 -> 16 
 MNIST_E_CHANNELS = (32, 64, 128, 256, 512)  # Conv 3x3 s2: 32 -> 16 -> 8 -> 4 -> 2 -> 1
 MNIST_TOWER_CHANNELS = 64                   # Conv 4x4 s2: 32 -> 16 -> 8 -> 4 -> 2, 64*2*2 = 256
 MNIST_TOWER_BN_LAYERS = 3
-# CIFAR-10 LeNet (Deep SAD, docs/methods.md §5), with biases and affine BN here
-CIFAR_CHANNELS = (32, 64, 128)              # Conv 5x5 p2 + BN + LReLU + maxpool: 32 -> 16 -> 8 -> 4
+# CIFAR-10: Deep SAD's LeNet (lenet.py), 128 channels at 4x4 after its convolution stack
 CIFAR_FLAT = 128 * 4 * 4                    # 2048
-CIFAR_BN_EPS = 1e-4
-CIFAR_LRELU_SLOPE = 0.01                    # Deep SAD's LeNet activations
 
 
 def latent_dim_for(arch: str, input_shape: tuple[int, ...]) -> int:
@@ -115,36 +130,11 @@ def _mnist_encoder(latent_dim: int, channels: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def _cifar_conv_stack(in_channels: int) -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    c_in = in_channels
-    for c_out in CIFAR_CHANNELS:
-        layers += [nn.Conv2d(c_in, c_out, 5, padding=2), nn.BatchNorm2d(c_out, eps=CIFAR_BN_EPS),
-                   nn.LeakyReLU(CIFAR_LRELU_SLOPE, True), nn.MaxPool2d(2, 2)]
-        c_in = c_out
-    return layers
-
-
-def _cifar_encoder(latent_dim: int, channels: int) -> nn.Sequential:
-    return nn.Sequential(*_cifar_conv_stack(channels), nn.Flatten(), nn.Linear(CIFAR_FLAT, latent_dim))
-
-
-def _cifar_generator(latent_dim: int, channels: int) -> nn.Sequential:
-    """Deep SAD's CIFAR-10 decoder: z as (latent/16, 4, 4), ConvT 5x5 + BN + LReLU, upsample x2."""
-    if latent_dim % 16:
-        raise ValueError(f"the CIFAR-10 generator needs a latent size divisible by 16; got {latent_dim}")
-    c0 = latent_dim // 16
-    c3, c2, c1 = CIFAR_CHANNELS[::-1]  # 128, 64, 32
-    return nn.Sequential(
-        _Reshape(c0, 4, 4), nn.LeakyReLU(CIFAR_LRELU_SLOPE),
-        nn.ConvTranspose2d(c0, c3, 5, padding=2), nn.BatchNorm2d(c3, eps=CIFAR_BN_EPS), nn.LeakyReLU(CIFAR_LRELU_SLOPE, True),
-        nn.Upsample(scale_factor=2),  # 8x8
-        nn.ConvTranspose2d(c3, c2, 5, padding=2), nn.BatchNorm2d(c2, eps=CIFAR_BN_EPS), nn.LeakyReLU(CIFAR_LRELU_SLOPE, True),
-        nn.Upsample(scale_factor=2),  # 16x16
-        nn.ConvTranspose2d(c2, c1, 5, padding=2), nn.BatchNorm2d(c1, eps=CIFAR_BN_EPS), nn.LeakyReLU(CIFAR_LRELU_SLOPE, True),
-        nn.Upsample(scale_factor=2),  # 32x32
-        nn.ConvTranspose2d(c1, channels, 5, padding=2), nn.Sigmoid(),
-    )
+def _check_cifar_sizes(channels: int, latent_dim: int = LATENT_DIM["cifar10"]) -> None:
+    """Deep SAD's CIFAR-10 LeNet has fixed sizes: 3 input channels and a 128-dim code."""
+    if channels != CHANNELS["cifar10"] or latent_dim != LATENT_DIM["cifar10"]:
+        raise ValueError(f"the CIFAR-10 nets are Deep SAD's CIFAR-10 LeNet: {CHANNELS['cifar10']} channels and latent "
+                         f"size {LATENT_DIM['cifar10']}; got {channels} channels and latent size {latent_dim}")
 
 
 class ImageTower(nn.Sequential):
@@ -159,7 +149,9 @@ def build_image_tower(arch: str, in_channels: int) -> ImageTower:
     """The image branch of D_xz and of each side of D_xx (32x32 inputs)."""
     _check_image_arch(arch)
     if arch == "cifar10":
-        return ImageTower(*_cifar_conv_stack(in_channels), nn.Flatten(), out_features=CIFAR_FLAT)
+        # the encoder's convolution stack; its final Linear is not part of the tower
+        _check_cifar_sizes(in_channels)
+        return ImageTower(CIFAR10LeNetEncoder().features, nn.Flatten(), out_features=CIFAR_FLAT)
     w = MNIST_TOWER_CHANNELS
     layers: list[nn.Module] = [nn.Conv2d(in_channels, w, 4, 2, 1), nn.LeakyReLU(LRELU_SLOPE, True)]
     for _ in range(MNIST_TOWER_BN_LAYERS):
@@ -176,7 +168,10 @@ def build_generator(arch: str, input_shape: tuple[int, ...], latent_dim: int, ml
         return build_mlp_generator(arch, int(input_shape[0]), latent_dim, mlp.hidden, mlp.batchnorm)
     _check_image_arch(arch)
     channels = int(input_shape[0])
-    return _cifar_generator(latent_dim, channels) if arch == "cifar10" else _mnist_generator(latent_dim, channels)
+    if arch == "cifar10":
+        _check_cifar_sizes(channels, latent_dim)
+        return CIFAR10LeNetDecoder()
+    return _mnist_generator(latent_dim, channels)
 
 
 def build_encoder(arch: str, input_shape: tuple[int, ...], latent_dim: int, mlp: MLPOptions | None = None
@@ -187,7 +182,10 @@ def build_encoder(arch: str, input_shape: tuple[int, ...], latent_dim: int, mlp:
         return build_mlp_encoder(arch, int(input_shape[0]), latent_dim, mlp.hidden, mlp.batchnorm)
     _check_image_arch(arch)
     channels = int(input_shape[0])
-    return _cifar_encoder(latent_dim, channels) if arch == "cifar10" else _mnist_encoder(latent_dim, channels)
+    if arch == "cifar10":
+        _check_cifar_sizes(channels, latent_dim)
+        return CIFAR10LeNetEncoder()
+    return _mnist_encoder(latent_dim, channels)
 
 
 class XZDiscriminator(nn.Module):
@@ -225,17 +223,14 @@ class XXDiscriminator(nn.Module):
         return self.head(torch.cat([features_a, features_b], dim=1)).squeeze(1)
 
 
-def _head_slope(arch: str) -> float:
-    return CIFAR_HEAD_SLOPE if arch == "cifar10" else LRELU_SLOPE
-
-
 def build_xz_discriminator(arch: str, input_shape: tuple[int, ...], latent_dim: int, mlp: MLPOptions | None = None
                            ) -> XZDiscriminator:
     """D_xz for images (tower + Linear(latent, 512) + Linear(., 1024) + Linear(1024, 1)) or tables."""
     if len(input_shape) == 1:
         return build_mlp_xz_discriminator(arch, int(input_shape[0]), latent_dim, (mlp or MLPOptions()).hidden)
     tower = build_image_tower(arch, int(input_shape[0]))
-    return XZDiscriminator(tower, tower.out_features, latent_dim, Z_BRANCH_WIDTH, HEAD_WIDTH, _head_slope(arch))
+    return XZDiscriminator(tower, tower.out_features, latent_dim, Z_BRANCH_WIDTH, HEAD_WIDTH,
+                           XZ_HEAD_SLOPE.get(arch, LRELU_SLOPE))
 
 
 def build_xx_discriminator(arch: str, input_shape: tuple[int, ...], mlp: MLPOptions | None = None) -> XXDiscriminator:
@@ -244,7 +239,7 @@ def build_xx_discriminator(arch: str, input_shape: tuple[int, ...], mlp: MLPOpti
         return build_mlp_xx_discriminator(arch, int(input_shape[0]), (mlp or MLPOptions()).hidden)
     channels = int(input_shape[0])
     a, b = build_image_tower(arch, channels), build_image_tower(arch, channels)
-    return XXDiscriminator(a, b, a.out_features, HEAD_WIDTH, _head_slope(arch))
+    return XXDiscriminator(a, b, a.out_features, HEAD_WIDTH, LRELU_SLOPE)
 
 
 # -- MLP nets (tabular; design in the module docstring) ----------------------------------------
