@@ -315,6 +315,9 @@ def _grad_norms(loss, det) -> dict[str, float]:
     return out
 
 
+IMAGE_SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+
 def _ready_detector(arch="cardio", **params):
     """A detector after one short epoch (so that D is not at its initial values), in train mode,
     with one fixed batch of normals, collected anomalies and codes."""
@@ -322,7 +325,7 @@ def _ready_detector(arch="cardio", **params):
         X, y = gaussian_task(n_normal=96)
     else:
         rng = np.random.default_rng(0)
-        X = rng.random((72, 1, 28, 28), dtype=np.float32)
+        X = rng.random((72, *IMAGE_SHAPES[arch]), dtype=np.float32)
         y = np.r_[np.zeros(64), np.ones(8)].astype(np.int64)
     det = AABiGAN(**{**TINY, "arch": arch, **params}).fit(X, y)
     det._set_train(True)
@@ -331,7 +334,7 @@ def _ready_detector(arch="cardio", **params):
     return det, xp, xn, z
 
 
-@pytest.mark.parametrize("arch, params", [("cardio", {}), ("mnist", {}),
+@pytest.mark.parametrize("arch, params", [("cardio", {}), ("mnist", {}), ("cifar10", {}),
                                           ("cardio", {"mlp_batchnorm": False, "mlp_hidden": (24, 12, 6)})])
 def test_each_term_moves_only_its_networks(arch, params):
     """Every loss term, alone, on a tiny batch: non-zero gradient for the networks it must move,
@@ -353,7 +356,7 @@ def test_each_term_moves_only_its_networks(arch, params):
         assert moved == expected[key], (key, norms)
 
 
-@pytest.mark.parametrize("arch", ["cardio", "mnist"])
+@pytest.mark.parametrize("arch", ["cardio", "mnist", "cifar10"])
 def test_step_applies_own_losses(arch):
     """The gradients the optimizers apply in one training step, from identical weights and batch,
     equal those of each network's loss rebuilt from the terms: D the sum of all six, G its four
