@@ -23,8 +23,8 @@ data; absolute peak too, for comparison with figures measured the same way. Each
 in its own child process, so that every peak is its own. GPU: ``torch.cuda.max_memory_allocated``
 (reset before the fit).
 
-Output: a table on stdout (with ratios against the reference figures of issue 12 where they
-exist, see :data:`REFERENCES`) and a long-format CSV, by default
+Output: a table on stdout (with ratios against reference figures where they exist: the public
+codes' epochs in :data:`REFERENCES_CSV`, read by :func:`references`) and a long-format CSV, by default
 ``results/perf/perf_<device kind>.csv`` (``perf_cpu.csv`` or ``perf_cuda.csv``) for MNIST and
 ``perf_<kind>_<dataset>.csv`` for another dataset (one file per dataset); ``--synthetic-data``
 adds ``_synthetic`` and ``--max-train-normals N`` adds ``_max-train-normals-N``, so that neither
@@ -48,6 +48,7 @@ GPU machine) keeps what it timed. Timings are a script run on purpose: no test a
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -63,7 +64,7 @@ from typing import Any, Sequence
 from .devices import cpu_description, device_kind
 from .protocol import Experiment
 
-#: The fixed experiment of every measurement (issue 12) and its split policy.
+#: The fixed experiment of every measurement and its split policy.
 PERF_EXPERIMENT = Experiment("mnist", 0, 1, 1, 0.05, 0.0, 0)
 DEFAULT_DATASET = PERF_EXPERIMENT.dataset
 DATA_FILES, DATA_SYNTHETIC = "files", "synthetic"  # column ``data``: what the timed pixels were
@@ -82,7 +83,7 @@ PERF_SELECTION = "paper"
 PERF_DIR = Path("results") / "perf"
 DEFAULT_EPOCHS = 2  # per stage: one warm-up epoch and one timed epoch
 DEFAULT_THREADS = 1
-CHILD_TIMEOUT_S = 900  # one detector's child process; the whole default CPU run takes a few minutes
+CHILD_TIMEOUT_S = 900  # seconds for one detector's child process
 #: Detector parameters that set a stage's number of epochs; each gets ``--epochs``.
 EPOCH_PARAMS = ("epochs", "ae_epochs")
 MEMORY_METHOD_CPU = "ru_maxrss growth (resource.getrusage), own child process"
@@ -97,26 +98,42 @@ COLUMNS = (
 )
 
 
+#: The reference figures, one row per detector and stage, with what was measured, on which
+#: machine and in which commit the figure was recorded.
+REFERENCES_CSV = Path(__file__).resolve().parent / "speed" / "references.csv"
+CLOCKS = ("cpu", "wall")  # process CPU-seconds or wall seconds
+
+
 @dataclass(frozen=True)
 class Reference:
-    """A published or measured figure to compare one stage with."""
+    """A measured figure to compare one stage with: seconds per epoch on ``clock`` with ``threads``
+    torch threads and batches of ``batch_size``, optionally a peak resident set."""
 
     seconds_per_epoch: float
-    clock: str  # "cpu" (process CPU-seconds) or "wall"
+    clock: str
     threads: int
     batch_size: int
-    source: str
+    what: str  # the code and stage measured
+    machine: str
+    recorded_in: str  # the commit of this project that recorded the figure
     peak_rss_gib: float | None = None
 
 
-#: Reference figures of issue 12, measured on the development machine: the public Deep SAD code
-#: (1 thread, CPU-seconds; ranges 2.07-2.16 s and 0.86-0.91 s, midpoints here) and AA-BiGAN
-#: (2 threads, wall seconds, peak resident set 1.54 GiB).
-REFERENCES: dict[tuple[str, str], Reference] = {
-    ("deep-sad", "autoencoder"): Reference(2.115, "cpu", 1, 128, "public Deep SAD code, AE pretraining, 2.07-2.16 s"),
-    ("deep-sad", "train"): Reference(0.885, "cpu", 1, 128, "public Deep SAD code, training, 0.86-0.91 s"),
-    ("aa-bigan", "train"): Reference(22.05, "wall", 2, 200, "AA-BiGAN reference of issue 12", peak_rss_gib=1.54),
-}
+@functools.cache
+def references(path: Path = REFERENCES_CSV) -> dict[tuple[str, str], Reference]:
+    """The reference figures of ``path`` by (detector, stage)."""
+    import csv
+
+    out = {}
+    with Path(path).open(newline="") as f:
+        for row in csv.DictReader(f):
+            if row["clock"] not in CLOCKS:
+                raise ValueError(f"{path}: clock must be one of {', '.join(CLOCKS)}; got {row['clock']!r}")
+            out[(row["detector"], row["stage"])] = Reference(
+                seconds_per_epoch=float(row["seconds_per_epoch"]), clock=row["clock"], threads=int(row["threads"]),
+                batch_size=int(row["batch_size"]), what=row["what"], machine=row["machine"],
+                recorded_in=row["recorded_in"], peak_rss_gib=float(row["peak_rss_gib"]) if row["peak_rss_gib"] else None)
+    return out
 
 
 def perf_csv_path(device_kind: str, max_train_normals: int | None = None, root: Path = PERF_DIR,
@@ -357,7 +374,7 @@ def _run_child(name: str, k: int, dataset: str, args: argparse.Namespace) -> lis
 
 def ratio_text(row: dict[str, Any]) -> tuple[str, str]:
     """The reference figure of a row's stage and the row's ratio to it ('' where none applies)."""
-    ref = REFERENCES.get((row["detector"], row["stage"]))
+    ref = references().get((row["detector"], row["stage"]))
     if ref is None or int(row.get("k", 1)) != 1:  # the references are one experiment's
         return "", ""
     clock = "CPU" if ref.clock == "cpu" else "wall"
@@ -398,7 +415,7 @@ def group_ratio_text(row: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str
 
 def group_vs_single_text(row: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
     """A K > 1 row's epoch time over one experiment's (K = 1): on a GPU, how much longer K
-    experiments together take than one alone (issue 12 asks for 90 in at most 3x)."""
+    experiments together take than one alone."""
     return _group_ratio(row, rows, per_experiment=False)
 
 

@@ -1,4 +1,4 @@
-"""``python -m benchmark.perf`` runs and writes its CSV (issue 12); no test asserts a duration."""
+"""``python -m benchmark.perf`` runs and writes its CSV; no test asserts a duration."""
 from __future__ import annotations
 
 import pandas as pd
@@ -112,6 +112,20 @@ def test_ratios_only_where_the_reference_setting_applies():
     assert perf.ratio_text({**row, "dataset": "mnist", "data": "synthetic"})[1].startswith("n/a")
     bigan = {**row, "detector": "aa-bigan", "threads": 2, "wall_s_per_epoch": 11.025, "peak_rss_mib": 1.54 * 1024}
     assert perf.ratio_text(bigan)[1] == "0.50x, mem 1.00x"  # wall seconds against 22.05, peak RSS against 1.54 GiB
+
+
+def test_the_reference_figures_come_from_their_file_with_their_provenance(tmp_path):
+    refs = perf.references()
+    assert refs[("deep-sad", "train")].seconds_per_epoch == 0.885 and refs[("deep-sad", "train")].clock == "cpu"
+    assert all(ref.what and ref.machine and ref.recorded_in for ref in refs.values())
+    other = tmp_path / "references.csv"
+    text = perf.REFERENCES_CSV.read_text()
+    other.write_text(text.replace("0.885,cpu", "0.5,cpu"))
+    assert perf.references(other)[("deep-sad", "train")].seconds_per_epoch == 0.5
+    wrong = tmp_path / "wrong_clock.csv"
+    wrong.write_text(text.replace("0.885,cpu", "0.885,gpu"))
+    with pytest.raises(ValueError, match="clock must be one of cpu, wall"):
+        perf.references(wrong)
 
 
 def test_synthetic_data_has_the_files_sizes_and_is_named_in_every_row(tmp_path, data_dir, monkeypatch):
