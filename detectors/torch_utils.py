@@ -78,13 +78,6 @@ def use_channels_last(*modules: torch.nn.Module) -> None:
     activation they produce, and so BatchNorm and max-pooling, stays in that layout. Inputs need
     no conversion: a convolution with channels-last weights takes its input in that layout.
     Values change only by float rounding (other kernels sum in another order).
-
-    What it buys on one CPU thread (Deep SAD's MNIST encoder, real MNIST batches of 128, per
-    epoch; torch 2.13 profiler): the 2x2 max-pooling of the 8-channel 28x28 maps takes 70 ms
-    instead of 244 ms and the second convolution's backward pass 138 ms instead of 239 ms, while
-    BatchNorm gets slower (336 ms instead of 191 ms: its channels-last kernel vectorises over
-    the channels, and 8 or 4 channels fill less than one vector). Net, with the two rewrites of
-    :mod:`detectors.networks.lenet`: ``benchmarks/deep_sad_speed.py``.
     """
     for module in modules:
         module.to(memory_format=torch.channels_last)

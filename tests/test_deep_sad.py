@@ -198,7 +198,7 @@ def test_autoencoder_loss_is_deep_sads_mse_averaged_over_every_feature():
     assert DeepSAD().ae_loss == "mean"
 
 
-# -- speed rewrites compute what the plain formulation computes (issue 12) ------------------------
+# -- the equivalent forms of lenet.py compute what the plain formulation computes ------------------
 def _float64(module: torch.nn.Module) -> torch.nn.Module:
     return module.double().train()
 
@@ -244,114 +244,6 @@ def test_subpixel_form_is_the_stride_2_transposed_convolution(c_in, c_out, size,
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="padding"):
         _subpixel_transposed_conv(x, weight, padding + 1)
-
-
-@pytest.mark.parametrize("c_in,c_out,size,kernel", [(8, 4, (14, 14), 5), (3, 4, (6, 8), 5), (5, 4, (4, 8), 9),
-                                                      (4, 4, (5, 6), 5)])
-def test_packed_convolution_computes_the_same_convolution(c_in, c_out, size, kernel, monkeypatch):
-    """The 'same' convolution with neighbouring columns packed into channels (fewer output
-    channels than a vector register holds) against ``F.conv2d``: values, input and weight
-    gradients (float64), output channels-last like the plain convolution's. (Packing is switched
-    on for the test: it is used on x86 CPUs only, and computes the same on any.)"""
-    from detectors.networks import lenet
-    from detectors.networks.lenet import _same_conv
-
-    monkeypatch.setattr(lenet, "PACKING_CPU", True)
-
-    torch.manual_seed(0)
-    x = torch.randn(3, c_in, *size, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
-    x.requires_grad_()
-    weight = torch.randn(c_out, c_in, kernel, kernel, dtype=torch.float64, requires_grad=True)
-    fast, plain = _same_conv(x, weight), F.conv2d(x, weight, padding=kernel // 2)
-    assert fast.grad_fn is not None and "Convolution" not in type(fast.grad_fn).__name__  # the packed path
-    assert fast.is_contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(fast, plain, rtol=1e-12, atol=1e-12)
-    weights = torch.randn_like(plain)
-    for a, b in zip(torch.autograd.grad((fast * weights).sum(), [x, weight]),
-                    torch.autograd.grad((plain * weights).sum(), [x, weight])):
-        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
-
-
-def test_packed_convolution_trains_after_a_first_call_under_inference_mode(monkeypatch):
-    """The packing index is cached for the process: made first while scoring (``inference_mode``,
-    as Deep SAD's centre is computed before training without pretraining), it must still serve a
-    training step, whose backward pass saves it."""
-    from detectors.networks import lenet
-
-    monkeypatch.setattr(lenet, "PACKING_CPU", True)
-    lenet._packing_index.cache_clear()
-    x = torch.randn(2, 8, 6, 8).contiguous(memory_format=torch.channels_last)
-    weight = torch.randn(4, 8, 5, 5, requires_grad=True)
-    with torch.inference_mode():
-        lenet._same_conv(x, weight)
-    (grad,) = torch.autograd.grad(lenet._same_conv(x, weight).square().sum(), weight)
-    assert grad.abs().sum() > 0
-
-
-@pytest.mark.parametrize("c_out, channels_last, width, kernel",
-                         [(8, True, 8, 5), (3, True, 8, 5), (4, False, 8, 5), (4, True, 7, 5), (4, True, 8, 3),
-                          (1, True, 8, 5)])
-def test_convolution_is_not_packed_where_it_would_not_help_or_fit(c_out, channels_last, width, kernel):
-    """Enough output channels, a count that does not divide the vector, the default layout, an
-    odd width, a 3x3 kernel (packing would double its work) or one output channel (packing by 8
-    would do 4.8 times the work): the plain convolution."""
-    from detectors.networks.lenet import _same_conv
-
-    x = torch.randn(2, 4, 6, width, dtype=torch.float64, requires_grad=True)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    weight = torch.randn(c_out, 4, kernel, kernel, dtype=torch.float64)
-    out = _same_conv(x, weight)
-    assert "Convolution" in type(out.grad_fn).__name__
-    torch.testing.assert_close(out, F.conv2d(x, weight, padding=kernel // 2), rtol=0, atol=0)
-
-
-@pytest.mark.parametrize("shape", [(6, 8, 12, 12), (5, 4, 6, 10), (3, 16, 2, 2)])
-def test_batchnorm_and_pool_in_one_step_compute_what_the_two_modules_compute(shape):
-    """The encoders' training-mode BatchNorm + 2x2 max-pool step (its own backward pass) against
-    the BatchNorm module followed by max-pooling, over three steps: outputs, input gradients,
-    running statistics and batch count (float64), with exact ties inside pooling windows (a
-    blank region, as MNIST's borders give, and equal pairs), where the gradient must go to the
-    first element of the window as ``max_pool2d`` sends it."""
-    from detectors.networks.lenet import _batchnorm_maxpool, _bn2d
-
-    torch.manual_seed(0)
-    channels = shape[1]
-    fused_bn, plain_bn = _bn2d(channels).double(), _bn2d(channels).double()
-    for _ in range(3):
-        x = torch.randn(*shape, dtype=torch.float64)
-        x[:, :, :2, :2] = 0.0  # a blank window: a four-way tie
-        x[:, :, -1, -1] = x[:, :, -2, -2]  # a tie across the diagonal of the last window
-        x[:, :, -2, 0] = x[:, :, -2, 1] = x[:, :, -1, 0] + 1.0  # a tie along its top row
-        x = x.contiguous(memory_format=torch.channels_last).requires_grad_()
-        fast, plain = _batchnorm_maxpool(x, fused_bn), F.max_pool2d(plain_bn(x), 2, 2)
-        assert "BatchNormMaxPool" in type(fast.grad_fn).__name__  # the one-step path, not the modules
-        assert fast.is_contiguous(memory_format=torch.channels_last)
-        torch.testing.assert_close(fast, plain, rtol=1e-12, atol=1e-12)
-        for weights in (torch.randn_like(plain), torch.randn_like(plain).contiguous()):  # either layout
-            (grad_fast,) = torch.autograd.grad((fast * weights).sum(), x, retain_graph=True)
-            (grad_plain,) = torch.autograd.grad((plain * weights).sum(), x, retain_graph=True)
-            torch.testing.assert_close(grad_fast, grad_plain, rtol=1e-10, atol=1e-12)
-            assert grad_fast.is_contiguous(memory_format=torch.channels_last)
-    for name in ("running_mean", "running_var"):
-        torch.testing.assert_close(getattr(fused_bn, name), getattr(plain_bn, name), rtol=1e-12, atol=1e-12)
-    assert int(fused_bn.num_batches_tracked) == int(plain_bn.num_batches_tracked) == 3
-
-
-@pytest.mark.parametrize("shape, channels_last", [((4, 8, 12, 12), False), ((4, 8, 7, 12), True)])
-def test_batchnorm_and_pool_fall_back_to_the_modules_off_the_one_step_path(shape, channels_last):
-    """The default layout and odd sides go through the BatchNorm module and ``max_pool2d``."""
-    from detectors.networks.lenet import _batchnorm_maxpool, _bn2d
-
-    torch.manual_seed(0)
-    bn, plain_bn = _bn2d(8).double(), _bn2d(8).double()
-    x = torch.randn(*shape, dtype=torch.float64)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    out = _batchnorm_maxpool(x.requires_grad_(), bn)
-    assert "BatchNormMaxPool" not in type(out.grad_fn).__name__
-    torch.testing.assert_close(out, F.max_pool2d(plain_bn(x), 2, 2), rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(bn.running_var, plain_bn.running_var, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("arch", sorted(IMAGE_SHAPES))
