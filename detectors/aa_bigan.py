@@ -138,8 +138,6 @@ MIN_BATCH = 2  # train-mode BatchNorm needs two samples
 TERMS = ("xz/normal", "xz/generated", "xz/anomaly", "xx/normal", "xx/reconstruction", "xx/anomaly")
 G_TERMS = ("xz/generated", "xx/normal", "xx/reconstruction", "xx/anomaly")
 E_TERMS = ("xz/normal", "xz/anomaly", "xx/normal", "xx/reconstruction", "xx/anomaly")
-# E's and G's outputs in a batch: each enters exactly one G/E-phase term (see _ge_backward).
-CUT_OUTPUTS = ("ep", "en", "gz", "rec")
 CYCLE_WEIGHT = 1.0 / 3.0
 CYCLE_WEIGHT_UNSUPERVISED = 1.0 / 2.0
 EARLY_STOP_AFTER_EPOCH = 300
@@ -479,33 +477,16 @@ class AABiGAN(TorchDetector):
         return {"loss_" + name: loss.item() for name, loss in (*d.items(), *ge.items())}
 
     def _ge_backward(self, batch: _Batch) -> dict[str, torch.Tensor]:
-        """G's and E's gradients, each of its own loss, with one backward pass through D.
-
-        D runs on copies of E's and G's outputs that start a new graph, so one pass gives the
-        gradient of every term at its own D input (each of G(z), G(E(x+)), E(x+), E(x-) enters
-        exactly one term). G then back-propagates the generated and reconstruction gradients; E the
-        reconstruction and encoded-pair ones. The generated pair's gradient never reaches E (it
-        would through the BatchNorm statistics G shares between E(x+) and z), exactly as with two
-        backward passes of G's and E's losses, which both had to go through D_xx's reconstruction
-        pair (``tests/test_aa_bigan.py`` checks the applied gradients against those losses).
-        """
-        outputs = [name for name in CUT_OUTPUTS if getattr(batch, name) is not None]
-        cut = batch._replace(**{name: self._cut(getattr(batch, name)) for name in outputs})
+        """G's and E's gradients, each of its own loss: G's loss back-propagated into G's weights
+        only, then E's into E's weights only, through the same graph. The generated pair's
+        gradient never reaches E (it would through the BatchNorm statistics G shares between
+        E(x+) and z); the reconstruction term reaches both (``tests/test_aa_bigan.py`` checks the
+        applied gradients against the two losses)."""
         with self._autocast():
-            terms = self._ge_terms(cut)
-        ge = self._ge_losses(terms)
-        grads = dict(zip(outputs, torch.autograd.grad(_total(terms, TERMS), [getattr(cut, n) for n in outputs])))
-        torch.autograd.backward([batch.gz, batch.rec], [grads["gz"], grads["rec"]],
-                                inputs=list(self.generator_.parameters()), retain_graph=True)
-        to_e = [name for name in outputs if name != "gz"]
-        torch.autograd.backward([getattr(batch, n) for n in to_e], [grads[n] for n in to_e],
-                                inputs=list(self.encoder_.parameters()))
+            ge = self._ge_losses(self._ge_terms(batch))
+        ge["g"].backward(inputs=list(self.generator_.parameters()), retain_graph=True)
+        ge["e"].backward(inputs=list(self.encoder_.parameters()))
         return ge
-
-    @staticmethod
-    def _cut(output: torch.Tensor) -> torch.Tensor:
-        """A copy of an E or G output that starts a new graph (see :meth:`_ge_backward`)."""
-        return output.detach().requires_grad_()
 
     def _should_stop(self, epoch: int, losses: dict[str, float]) -> bool:
         done = epoch + 1
