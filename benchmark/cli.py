@@ -312,7 +312,7 @@ def _main(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         return EXIT_FAILED_JOBS if summary.failed else EXIT_OK
     except KeyboardInterrupt as exc:
-        done = len(store.done_keys() & {job.key for job in jobs})
+        done = len(store.resume(jobs).done)
         print(f"\ninterrupted{_by(exc)}: {done} of {len(jobs)} jobs are stored in {store.path}; "
               "run the same command again to resume.", file=sys.stderr)
         return EXIT_INTERRUPTED

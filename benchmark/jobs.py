@@ -24,6 +24,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from . import PROTOCOL_VERSION
 from .protocol import Experiment, InfeasibleExperimentError, make_split
 from .seeding import stable_hash
+from .versions import suite_version
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,14 @@ class Job:
     def key(self) -> str:
         """Stable id of what defines the result (not the suite, the device or the run order)."""
         return stable_hash("job", PROTOCOL_VERSION, self.experiment.fields(), self.detector, self.params_json, self.selection)
+
+    @property
+    def detector_version(self) -> int | None:
+        """The computation version this job's detector has in this process's code, for the job's
+        network family (:func:`benchmark.versions.detector_version`); None when not registered."""
+        from .versions import detector_version
+
+        return detector_version(self.detector, self.params, self.experiment.dataset)
 
     def describe(self) -> str:
         e = self.experiment
@@ -180,20 +189,23 @@ def _new_row(job: Job, device: str) -> dict[str, Any]:
         "job_key": job.key, "suite": job.suite, "protocol_version": PROTOCOL_VERSION, "dataset": e.dataset,
         "normal_class": e.normal_class, "known_classes": "", "k_l": e.k_l, "gamma_l": e.gamma_l,
         "gamma_p": e.gamma_p, "seed": e.seed, "selection": job.selection, "max_train_normals": e.max_train_normals,
-        "max_test": e.max_test, "detector": job.detector, "detector_params": job.params_json, "status": "failed",
+        "max_test": e.max_test, "detector": job.detector, "detector_params": job.params_json,
+        "detector_version": None, "status": "failed",
         "error": "", "auroc": None, "auprc": None, "n_train": None, "n_collected": None, "n_test": None,
         "fit_seconds": None, "score_seconds": None, "device": device, "selected_epoch": None, "selected_score": None,
-        "flags": "", "versions": package_versions(), "timestamp": "", "rerun": job.rerun_command(),
+        "flags": "", "suite_version": suite_version(), "versions": package_versions(), "timestamp": "", "rerun": job.rerun_command(),
     }
 
 
 def _prepare(job: Job, row: dict[str, Any], data_dir: str | None, device: str, plugins: tuple[str, ...]):
-    """The job's split and its unfitted detector; the split's sizes go into ``row``."""
+    """The job's split and its unfitted detector; the detector's computation version and the split's
+    sizes go into ``row``."""
     from detectors import get_detector_class, load_plugin
 
     e = job.experiment
     for plugin in plugins:
         load_plugin(plugin)
+    row["detector_version"] = job.detector_version  # after the plugins: a user's detector is known now
     dataset = _dataset(e.dataset, data_dir)
     split = make_split(dataset, e, job.selection)
     row.update(known_classes=";".join(str(c) for c in split.info["known_classes"]),

@@ -30,6 +30,9 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", pe
                   batch_experiments: int = 1) -> str:
     """Jobs per detector and dataset, how many are stored already, and the time the rest will take.
 
+    A stored row counts only when it comes from the detector's current computation version; the
+    footer says how many stored rows of another version are to be rerun, per detector.
+
     Time comes from stored runs of comparable jobs in the same folder (see
     :mod:`benchmark.timings`), else, when ``perf`` is given, from the perf benchmark's per-epoch
     timings (:func:`benchmark.timings.perf_estimate`); a job covered by neither is counted as
@@ -44,7 +47,8 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", pe
     """
     from .runner import group_jobs
 
-    done = store.done_keys()
+    state = store.resume(jobs)
+    done = state.done
     timings = stored_timings(store.latest())
     seconds: list[float | None] = [estimate(job, device, timings) for job in jobs]
     sources = [SOURCE_STORED if value is not None else "" for value in seconds]
@@ -86,6 +90,8 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", pe
                      tablefmt="github")
     todo = frame[frame["pending"]]
     footer = f"\n{len(jobs)} jobs, {len(jobs) - len(todo)} already stored in {store.path}, {len(todo)} to run"
+    if not state.stale.empty:
+        footer += f" ({state.describe()})"
     if len(todo):
         known = todo["seconds"].notna()
         n_perf = int((todo["source"] == SOURCE_PERF).sum())

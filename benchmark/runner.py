@@ -1,7 +1,8 @@
 """Runs jobs with joblib (in-process, local processes or a Dask cluster) and stores each row.
 
 Rows are stored by the main process as each task finishes, so whatever happens to a run, the
-finished jobs are kept; stored ok/n.a. jobs are skipped when the same run starts again.
+finished jobs are kept; stored ok/n.a. jobs are skipped when the same run starts again, unless
+their row comes from another computation version of the detector (:mod:`benchmark.versions`).
 
 A task is one job, or, with ``batch_experiments=K``, a group of at most K pending jobs of one
 cell (same detector, parameters, selection, dataset, γl, γp, k_l and subsampling) that the
@@ -77,12 +78,14 @@ def run_jobs(jobs: list[Job], store: ResultsStore, *, data_dir: str | None, devi
     ``n_jobs``), each task on a GPU slot it holds while it runs.
     """
     rows = store.latest()
-    done = store.done_keys()
-    pending = [job for job in jobs if job.key not in done]
+    state = store.resume(jobs)
+    pending = [job for job in jobs if job.key not in state.done]
     summary = RunSummary(planned=len(jobs), skipped=len(jobs) - len(pending))
-    if summary.skipped:
+    if summary.skipped or not state.stale.empty:
         print(f"resuming: {summary.skipped} stored, skipping; {len(pending)} of {len(jobs)} jobs to run",
               file=sys.stderr)
+    if not state.stale.empty:
+        print(f"note: {state.describe()}", file=sys.stderr)
     groups = group_jobs(pending, max(batch_experiments, 1))
     costs = expected_costs(pending, device, stored_timings(rows))
     bar = JobBar(pending, costs, enabled=progress)

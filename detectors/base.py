@@ -128,6 +128,15 @@ class SemiSupervisedDetector(BaseDetector):
     registry_name: ClassVar[str] = ""
     #: How tables and figures name the detector (e.g. "My SVDD"); empty: the registry name.
     display_name: ClassVar[str] = ""
+    #: The version of what the detector computes, raised by one whenever a change of its code changes
+    #: its scores for the same data, parameters and seed (not for a change of speed or of messages).
+    #: Every stored row records it; a resumed run reruns the rows of another version, and reports
+    #: never average two versions (docs/methods.md, "Versions of a result").
+    computation_version: ClassVar[int] = 1
+    #: For a raise that changed the computation on some network families (``arch``) only:
+    #: ``{version: families}``. A family a raise did not touch keeps the version before it, so its
+    #: stored rows stay current. Empty: every raise changed every family.
+    computation_changes: ClassVar[dict[int, tuple[str, ...]]] = {}
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "contamination": [Interval(numbers.Real, 0.0, 0.5, closed="right")],
     }

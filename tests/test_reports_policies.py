@@ -37,7 +37,7 @@ def _rows(selection: str, seeds: int = 3, version: str = "1") -> pd.DataFrame:
                         protocol_version=version, dataset=ds, normal_class=-1, known_classes="1", k_l=1, gamma_l=gl,
                         gamma_p=0.0, seed=seed, selection=selection, detector=det, detector_params="{}",
                         status=status, error=error, auroc=auroc, auprc=auroc, max_train_normals=np.nan,
-                        max_test=np.nan, rerun=""))
+                        max_test=np.nan, rerun="", detector_version=1, suite_version="0.1.0"))
     return pd.DataFrame.from_records(records)
 
 

@@ -25,7 +25,7 @@ def stored_row(j: Job, seconds: float, device: str = "cpu") -> dict:
     row.update(job_key=j.key, dataset=e.dataset, normal_class=e.normal_class, gamma_l=e.gamma_l,
                gamma_p=e.gamma_p, seed=e.seed, selection=j.selection, max_train_normals=e.max_train_normals,
                max_test=e.max_test, detector=j.detector, detector_params=j.params_json, status="ok",
-               fit_seconds=seconds, score_seconds=0.0, device=device)
+               fit_seconds=seconds, score_seconds=0.0, device=device, detector_version=j.detector_version)
     return row
 
 
