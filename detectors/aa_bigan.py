@@ -240,6 +240,10 @@ class AABiGAN(TorchDetector):
 
     default_score: ClassVar[str] = "recon"
     test_params: ClassVar[dict] = {"epochs": 2, "batch_size": 64, "eval_every": 1}
+    # 2: the CIFAR-10 E, G, D_xz and D_xx built as the authors' (detectors/networks/bigan.py); the
+    # other families compute as in version 1.
+    computation_version: ClassVar[int] = 2
+    computation_changes: ClassVar[dict[int, tuple[str, ...]]] = {2: ("cifar10",)}
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "lr_d": [Interval(numbers.Real, 0.0, None, closed="neither")],
         "epochs": [Interval(numbers.Integral, 1, None), IsNone()],

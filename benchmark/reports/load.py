@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .labels import POLICY_DESCRIPTIONS
+from .versions import job_superseded, newest_per_job, split_superseded
 
 #: The columns that define an experiment: every detector of one experiment sees the same split.
 EXPERIMENT_COLS: list[str] = ["dataset", "normal_class", "known_classes", "k_l", "gamma_l", "gamma_p", "seed"]
@@ -53,18 +54,36 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
 
 def read_runs(path: Path | str) -> pd.DataFrame:
     """Load the runs CSV (text columns kept as text) and prepare it, see :func:`prepare_runs`."""
-    raw = pd.read_csv(path, dtype={c: str for c in _TEXT_COLS}, keep_default_na=True)
-    return prepare_runs(raw)
+    return prepare_runs(read_raw_runs(path))
+
+
+def read_raw_runs(path: Path | str) -> pd.DataFrame:
+    """The whole rows of a runs CSV, text columns as text; a partial last line (a write cut short) is
+    left out with a warning (:func:`benchmark.store.read_runs_csv`)."""
+    from ..store import read_runs_csv
+
+    raw = read_runs_csv(Path(path), dtype={c: str for c in _TEXT_COLS}, keep_default_na=True)
+    if raw is None:
+        raise ValueError(f"{path} holds no whole line, not even the header")
+    return raw
 
 
 def prepare_runs(raw: pd.DataFrame) -> pd.DataFrame:
-    """Keep the last row per job_key, normalise dtypes, and add the ``method`` and ``smoke`` columns.
+    """The rows the reports use, see :func:`prepare_runs_and_superseded`."""
+    return prepare_runs_and_superseded(raw)[0]
+
+
+def prepare_runs_and_superseded(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep one row per job_key (the newest detector version's, then the last), normalise dtypes,
+    add the ``method`` and ``smoke`` columns, and take out the rows of an older detector version
+    (:mod:`benchmark.reports.versions`); returns the rows the reports use and the listed ones.
 
     A row with status "ok" but no AUROC is demoted to "failed": a number that is not
     there must not quietly shrink a cell's experiment count.
     """
     runs = normalise(raw)
-    runs = runs.drop_duplicates("job_key", keep="last").reset_index(drop=True)
+    replaced = job_superseded(runs)
+    runs = newest_per_job(runs).reset_index(drop=True)
     bad = (runs["status"] == "ok") & runs["auroc"].isna()
     runs.loc[bad, "status"] = "failed"
     errors = runs.loc[bad, "error"]
@@ -72,7 +91,10 @@ def prepare_runs(raw: pd.DataFrame) -> pd.DataFrame:
     runs["smoke"] = runs["suite"].str.lower().eq("smoke")
     runs["data_cap"] = _data_caps(runs)
     runs["method"] = _method_names(runs)
-    return runs
+    if not replaced.empty:
+        replaced = replaced.assign(smoke=replaced["suite"].str.lower().eq("smoke"), data_cap=_data_caps(replaced),
+                                   method=replaced["detector"])
+    return split_superseded(runs, replaced)
 
 
 def _data_caps(runs: pd.DataFrame) -> pd.Series:

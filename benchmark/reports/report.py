@@ -7,6 +7,7 @@ ever averaged across groups.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,7 @@ from .figures import plot_cd, plot_curves
 from .index import index_markdown, status_line
 from .jobs import missing_jobs
 from .labels import dataset_label, detector_label, format_gamma, order_methods
-from .load import Group, prepare_runs, read_runs, split_groups
+from .load import Group, prepare_runs_and_superseded, read_raw_runs, split_groups
 from .many_sets import write_many_set_reports
 from .policies import write_policy_reports
 from .render import format_p, frame_latex, frame_markdown
@@ -25,6 +26,7 @@ from .reproduction import REFERENCE_PATH, SOURCE_NOTE, compare_to_paper, display
 from .stats import ALPHA, rank_table
 from .styles import detector_styles
 from .tables import CellTable, build_cell_table, to_markdown, write_cell_table
+from .versions import summary_line, versions_note
 
 ALL_SETTINGS_BY = ["dataset", "gamma_l", "gamma_p", "k_l"]
 
@@ -48,14 +50,18 @@ def write_reports(runs_csv: Path, out_dir: Path, expected: pd.DataFrame | None =
     """
     report_dir = Path(out_dir) / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
-    jobs = read_runs(runs_csv)
+    raw = read_raw_runs(runs_csv)
+    jobs, superseded = prepare_runs_and_superseded(raw)
     missing = missing_jobs(jobs, expected) if expected is not None else None
     ref = load_reference(reference) if reference is not None and Path(reference).exists() else None
     written: list[Path] = []
     sections: list[str] = []
+    paths, text = _write_superseded(superseded, versions_note(raw), report_dir)
+    written += paths
+    sections += [text] if text else []
     for group, group_jobs in split_groups(jobs):
         paths, text = _write_group(group, unique_experiments(group_jobs), _missing_for(missing, group),
-                                   report_dir, ref, alpha)
+                                   report_dir, ref, alpha, _of_group(superseded, group))
         written += paths
         sections.append(text)
     paths, texts = write_policy_reports(jobs, report_dir)  # e.g. strict against paper, when both are here
@@ -71,13 +77,15 @@ def format_markdown_table(runs: pd.DataFrame | Path | str, alpha: float = ALPHA)
 
     Accepts the runs CSV path or the runs frame itself (as read from that CSV).
     """
-    jobs = read_runs(runs) if isinstance(runs, (str, Path)) else prepare_runs(runs)
+    raw = read_raw_runs(runs) if isinstance(runs, (str, Path)) else runs
+    jobs, superseded = prepare_runs_and_superseded(raw)
     if jobs.empty:
         return "No runs.\n"
-    blocks = [status_line(jobs)]
+    blocks = [status_line(jobs)] + [line + "\n" for line in (summary_line(superseded), versions_note(raw)) if line]
     for group, group_jobs in split_groups(jobs):
         table = build_cell_table(unique_experiments(group_jobs), ALL_SETTINGS_BY, "summary",
-                                 f"All settings ({group.tag})", group.caption, alpha=alpha)
+                                 f"All settings ({group.tag})", group.caption, alpha=alpha,
+                                 superseded=_of_group(superseded, group))
         blocks.append(to_markdown(table))
     return "\n".join(blocks)
 
@@ -106,9 +114,34 @@ def _filtered(filt, frame: pd.DataFrame | None) -> pd.DataFrame | None:
         return None
 
 
+def _of_group(frame: pd.DataFrame, group: Group) -> pd.DataFrame:
+    """The rows of ``frame`` that belong to ``group`` (every field of the group that is a column)."""
+    for name, value in dataclasses.asdict(group).items():
+        if name in frame and not frame.empty:
+            frame = frame[frame[name] == value]
+    return frame
+
+
+def _write_superseded(superseded: pd.DataFrame, note: str, report_dir: Path) -> tuple[list[Path], str]:
+    """superseded.csv (the rows of another detector version, each with its reason) and the index's
+    section about them; none of either when every row is of its detector's current version."""
+    path = report_dir / "superseded.csv"
+    if superseded.empty:
+        path.unlink(missing_ok=True)
+        return [], (f"## Versions\n\n{note}\n" if note else "")
+    superseded.to_csv(path, index=False)
+    shown = superseded.groupby(["detector", "dataset", "detector_version", "newest_version", "in_tables"],
+                               dropna=False).size().rename("rows").reset_index()
+    table = shown.to_markdown(index=False)
+    return [path], "\n".join(["## Rows of another detector version", "", summary_line(superseded), "",
+                              f"[{path.name}]({path.name})", "", table, ""] + ([note, ""] if note else []))
+
+
 def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None, report_dir: Path,
-                 ref: pd.DataFrame | None, alpha: float) -> tuple[list[Path], str]:
-    """All files of one group, and its section of the index."""
+                 ref: pd.DataFrame | None, alpha: float,
+                 superseded: pd.DataFrame | None = None) -> tuple[list[Path], str]:
+    """All files of one group, and its section of the index; ``superseded``: the group's rows of
+    another detector version, whose cells get a mark."""
     tag, context = group.tag, group.caption
     extra = {"selection": group.selection, "protocol_version": group.protocol_version,
              "settings": "smoke" if group.smoke else ("capped" if group.data_cap else "full")}
@@ -118,14 +151,15 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
     everyone = list(rows["method"]) + (list(missing["method"]) if missing is not None and "method" in missing else [])
     styles = detector_styles(order_methods(everyone))
     all_table = build_cell_table(rows, ALL_SETTINGS_BY, "all_settings", f"All settings of the run ({tag})",
-                                 context, missing, alpha)
+                                 context, missing, alpha, superseded)
     written += write_cell_table(all_table, report_dir, tag, extra)
     test_frames = []
     for name, filt, by, title, pooled_of, pooled_label in TABLES:
         part = filt(rows)
         if part.empty:
             continue
-        table = build_cell_table(part, by, name, title, context, _filtered(filt, missing), alpha)
+        table = build_cell_table(part, by, name, title, context, _filtered(filt, missing), alpha,
+                                 _filtered(filt, superseded))
         written += write_cell_table(table, report_dir, tag, extra)
         embedded.append(to_markdown(table))
         test_frames.append(_tests_frame(table))

@@ -17,6 +17,7 @@ from .aggregate import sort_rows, summarize
 from .labels import dataset_label, detector_label, format_gamma, order_methods
 from .render import latex_block, markdown_block, slug, tex_escape
 from .stats import ALPHA, tests_against_best
+from .versions import MARK, MARK_TEX
 
 ROW_LABELS = {"dataset": "Dataset", "gamma_l": "γl", "gamma_p": "γp", "k_l": "k_l"}
 _TEX_ROW_LABELS = {"dataset": "Dataset", "gamma_l": r"$\gamma_l$", "gamma_p": r"$\gamma_p$", "k_l": r"$k_l$"}
@@ -24,6 +25,8 @@ _TEX_ROW_LABELS = {"dataset": "Dataset", "gamma_l": r"$\gamma_l$", "gamma_p": r"
 LEGEND = ("Bold: best mean of the row. *: significantly below the row's best (paired Wilcoxon signed-rank "
           "test over the experiments both ran, Holm-corrected within the row, p < {alpha}). †: some jobs of "
           "the cell failed; the mean is over the ok ones (see report.md). ‡: planned jobs missing. "
+          "§: rows of another version of the detector: left out of the cell (a newer version's are stored), or "
+          "the cell's rows are of another version than the detector's code now (see superseded.csv). "
           "n.a.: detector undefined in this setting.")
 
 
@@ -46,8 +49,10 @@ class CellTable:
 
 
 def build_cell_table(rows: pd.DataFrame, by: list[str], name: str, title: str, context: str,
-                     missing: pd.DataFrame | None = None, alpha: float = ALPHA) -> CellTable:
-    """Aggregate rows into cells, flag the best, test against it, and count failures and gaps.
+                     missing: pd.DataFrame | None = None, alpha: float = ALPHA,
+                     superseded: pd.DataFrame | None = None) -> CellTable:
+    """Aggregate rows into cells, flag the best, test against it, and count failures, gaps and rows
+    of another detector version (``superseded``, :mod:`benchmark.reports.versions`).
 
     ``context`` is the group's caption sentence (policy, protocol, smoke or not); the
     caption adds the experiment counts, which is how a partial cell shows itself.
@@ -66,6 +71,17 @@ def build_cell_table(rows: pd.DataFrame, by: list[str], name: str, title: str, c
         counts = missing.groupby(by + ["method"]).size().rename("m").reset_index()
         cells = cells.merge(counts, on=by + ["method"], how="left")
         cells["n_missing"] = cells.pop("m").fillna(0).astype(int)
+    cells["n_superseded"] = 0
+    if superseded is not None and not superseded.empty and set(by + ["method"]) <= set(superseded.columns):
+        # outer: a cell whose rows were all left out still shows, as "–" with its mark
+        counts = superseded.groupby(by + ["method"]).size().rename("s").reset_index()
+        cells = cells.drop(columns="n_superseded").merge(counts, on=by + ["method"], how="outer")
+        cells["n_superseded"] = cells.pop("s").fillna(0).astype(int)
+        cells["status"] = cells["status"].fillna("empty")
+        for col in ("n", "n_failed", "n_na", "n_missing"):
+            cells[col] = cells[col].fillna(0).astype(int)
+        for col in ("best", "significant"):
+            cells[col] = cells[col].astype("boolean").fillna(False).astype(bool)
     n_ok = cells.loc[cells["status"] == "ok", "n"]
     if n_ok.empty:
         count = "no successful experiment (nothing to average)"
@@ -93,12 +109,14 @@ def _power_note(cells: pd.DataFrame, alpha: float) -> str:
 def cell_text(cell: pd.Series | None, fmt: str = "md") -> str:
     """One cell as text: 'n.a.', a dash, or mean±std with bold and marks."""
     if cell is None or cell["status"] == "empty":
-        return "–"
+        return "–" + (MARK if fmt == "md" else MARK_TEX) * int(cell is not None and cell.get("n_superseded", 0) > 0)
     dag = {"md": "†", "tex": r"$^{\dagger}$"}[fmt]
     ddag = {"md": "‡", "tex": r"$^{\ddagger}$"}[fmt]
     star = {"md": "*", "tex": r"$^{*}$"}[fmt]
     pm = {"md": "±", "tex": r"$\pm$"}[fmt]
-    marks = (dag if cell["n_failed"] > 0 else "") + (ddag if cell.get("n_missing", 0) > 0 else "")
+    sect = {"md": MARK, "tex": MARK_TEX}[fmt]
+    marks = (dag if cell["n_failed"] > 0 else "") + (ddag if cell.get("n_missing", 0) > 0 else "") + \
+        (sect if cell.get("n_superseded", 0) > 0 else "")
     if cell["status"] == "n.a.":
         return "n.a." + marks
     if cell["status"] == "failed":
@@ -163,8 +181,8 @@ def to_wide_csv(table: CellTable, extra: dict[str, object]) -> pd.DataFrame:
         rec: dict[str, object] = {**extra, **dict(zip(table.by, key))}
         for m in table.methods:
             cell = index.loc[key + (m,)] if key + (m,) in index.index else None
-            for field in ("mean", "std", "n", "n_failed", "n_missing", "status", "best", "p_raw", "p_holm",
-                          "significant", "can_reach"):
+            for field in ("mean", "std", "n", "n_failed", "n_missing", "n_superseded", "status", "best", "p_raw",
+                          "p_holm", "significant", "can_reach"):
                 rec[f"{m}_{field}"] = (np.nan if cell is None else cell[field])
             rec[f"{m}_cell"] = cell_text(cell, "md").replace("**", "")
         records.append(rec)
