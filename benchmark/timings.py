@@ -184,8 +184,7 @@ def load_perf_timings(device: str, root: Path | None = None) -> PerfTimings | No
 
 def _machine_note(row: pd.Series, device: str) -> str:
     """For CPU figures: the processor they were measured on, and a warning when it is not this one
-    (the same Deep SAD epoch took 1.3-1.6x longer on one machine of this project than on another;
-    GPU rows name no CPU)."""
+    (CPU times move with the processor; GPU rows name no CPU)."""
     if device_kind(device) != "cpu":
         return ""
     measured = row.get("cpu")

@@ -15,7 +15,7 @@ verdict:
   reconstruction gradient is at about 0.1 of it);
 - the `paper`-policy result: the test AUROC of the epoch and score best on validation.
 
-    python benchmarks/aa_bigan_reference.py --epochs 45 --threads 2 --out benchmarks/results/aa_bigan_reference_mnist_0_vs_1.csv
+    python -m experiments.aa_bigan_reference --epochs 45 --threads 2 --out experiments/results/aa_bigan_reference_mnist_0_vs_1.csv
 
 ``--reference DIR`` (default ``$BENCH_REFERENCE_DIR``, else ``../shared/reference`` next to the
 repository) holds the ``aa-bigan-public_mnist-0-vs-1_gl0.05_seed*.csv`` files. Not a test: it
@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 DATASET, NORMAL, KNOWN, GAMMA_L = "mnist", 0, 1, 0.05
 REFERENCE_GLOB = "aa-bigan-public_mnist-0-vs-1_gl0.05_seed*.csv"
@@ -150,7 +147,8 @@ def verdict(ours: pd.DataFrame, refs: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m experiments.aa_bigan_reference", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=45)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)

@@ -7,9 +7,9 @@ decides the validation part (``paper``: 200 normals + 1,800 anomalies of the tes
 AA-BiGAN code; ``oracle-10``; ``strict``; ``none`` = no eval_set, final epoch, recon score).
 
 Full size on a GPU:
-    python benchmarks/aa_bigan_table1.py --pairs all --device cuda
+    python -m experiments.aa_bigan_table1 --pairs all --device cuda
 Small on a CPU (e.g. three pairs, 5 epochs, 1,000 normals, 2,000 test images):
-    python benchmarks/aa_bigan_table1.py --pairs 0:1,3:5,7:9 --epochs 5 --max-train-normals 1000 --max-test 2000
+    python -m experiments.aa_bigan_table1 --pairs 0:1,3:5,7:9 --epochs 5 --max-train-normals 1000 --max-test 2000
 Prints per-pair AUROC (with the chosen epoch and score) and mean +- std next to the paper's number.
 ``--csv FILE`` appends one row per finished pair (flushed at once) and skips the pairs FILE already
 holds for the same settings, so a long run that is interrupted resumes where it stopped.
@@ -18,16 +18,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmark.store import append_csv_row, cut_partial_line  # noqa: E402  (after the path insert)
+from benchmark.store import append_csv_row, cut_partial_line
 
 PAPER = {"mnist": (97.8, 2.0), "fashion-mnist": (94.6, 4.2)}  # Table 1, gamma_l .05: mean, std over 90 pairs
 ARCH = {"mnist": "mnist", "fashion-mnist": "fmnist"}
@@ -63,7 +59,8 @@ def parse_pairs(spec: str) -> list[tuple[int, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m experiments.aa_bigan_table1", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=sorted(PAPER), default="mnist")
     parser.add_argument("--pairs", default="0:1,3:5,7:9", help="'all' or normal:known,normal:known,...")
     parser.add_argument("--epochs", type=int, default=200)

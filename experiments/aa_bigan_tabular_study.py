@@ -12,7 +12,7 @@ AUROC of the late epochs. It could not tell designs apart: at γl .01 that valid
 one to three anomalies on four of the six sets (10% of 2 to 34 collected), so it sat at 99-100 for
 every design on cardio, satimage-2 and thyroid, and on satellite it moved by 55 points between
 two seeds of the same design (43.6 and 98.1) against 2-12 points between designs (the first 15
-runs, in ``benchmarks/results/aa_bigan_tabular_study_first_rule.csv``). The measure used instead, ``design_auroc``, still
+runs, in ``experiments/results/aa_bigan_tabular_study_first_rule.csv``). The measure used instead, ``design_auroc``, still
 looks at training data only: the strict validation normals (10% of the training normals, never
 trained on) against the *unused training outliers*, the outliers of the split's 60% training part
 that were neither collected nor used as pollution (no detector sees them, and they are not in the
@@ -30,25 +30,21 @@ Choice rule: the design with the highest mean over the sets of the per-set mean 
 a difference under one point is a tie, and a tie goes to the cheaper design (fewer training steps
 summed over the six sets, shuttle included: 200 epochs are 25,000 steps there).
 
-    python benchmarks/aa_bigan_tabular_study.py --csv benchmarks/results/aa_bigan_tabular_study.csv
-    python benchmarks/aa_bigan_tabular_study.py --csv ... --configs base,no-bn --sets cardio --seeds 0
-    python benchmarks/aa_bigan_tabular_study.py --csv ... --summary   # the table only
+    python -m experiments.aa_bigan_tabular_study --csv experiments/results/aa_bigan_tabular_study.csv
+    python -m experiments.aa_bigan_tabular_study --csv ... --configs base,no-bn --sets cardio --seeds 0
+    python -m experiments.aa_bigan_tabular_study --csv ... --summary   # the table only
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from benchmark.store import append_csv_row, cut_partial_line  # noqa: E402  (after the path insert)
+from benchmark.store import append_csv_row, cut_partial_line
 
 SETS = ("arrhythmia", "cardio", "satellite", "satimage-2", "shuttle", "thyroid")
 # shuttle (24,865 training rows: 125 steps per epoch, as long as the other five sets together) is
@@ -153,7 +149,8 @@ def summary(path: Path, seeds: list[int] | None = None, configs: list[str] | Non
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m experiments.aa_bigan_tabular_study", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--csv", type=Path, required=True)
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--sets", default=",".join(STUDY_SETS))

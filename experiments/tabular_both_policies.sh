@@ -4,7 +4,7 @@
 # results/tabular-strict, detector by detector (cheap first, so an interrupted run has whole
 # detectors), each resuming from what is stored. Five detectors get shortened training to fit a
 # CPU session (the README's "shortened tabular run"); AA-BiGAN runs its tabular design unchanged.
-# Usage: BENCH_DATA_DIR=../shared/data [JOBS=2] [DETECTORS="aad nda"] bash benchmarks/tabular_both_policies.sh
+# Usage: BENCH_DATA_DIR=../shared/data [JOBS=2] [DETECTORS="aad nda"] bash experiments/tabular_both_policies.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}

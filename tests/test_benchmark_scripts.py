@@ -1,4 +1,5 @@
-"""The AA-BiGAN Table 1 benchmark keeps finished pairs in its CSV and resumes after a torn write."""
+"""The scripts beside the suite: the Table 1 experiment resumes from its CSV, the speed scripts
+run as modules and compare this tree with an earlier commit, the GPU script rehearses on a CPU."""
 from __future__ import annotations
 
 import csv
@@ -12,10 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--epochs", "1", "--max-train-normals", "200", "--max-test", "300", "--device", "cpu", "--threads", "1"]
 
 
+def _module(module: str, *args: str) -> str:
+    """``python -m module args`` from the repository root; its standard output."""
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
 def _run(data_dir: Path, out: Path, pairs: str) -> str:
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "aa_bigan_table1.py"), "--pairs", pairs, *TINY, "--csv", str(out),
-           "--data-dir", str(data_dir)]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return _module("experiments.aa_bigan_table1", "--pairs", pairs, *TINY, "--csv", str(out), "--data-dir", str(data_dir))
 
 
 def test_table1_csv_resumes(data_dir, tmp_path):
@@ -34,14 +40,14 @@ def test_table1_csv_resumes(data_dir, tmp_path):
 
 @pytest.mark.slow
 def test_the_prepared_gpu_script_rehearses_on_a_cpu(data_dir, tmp_path):
-    """benchmarks/gpu_issue12.sh with QUICK=1 (tiny sizes, K = 1 and 2, CPU): every step writes its
+    """benchmark/speed/gpu_perf.sh with QUICK=1 (tiny sizes, K = 1 and 2, CPU): every step writes its
     files and the dry run estimates every job of AA-BiGAN's Table 1 from them (about 4 min)."""
     import os
 
     out = tmp_path / "out"
     env = {**os.environ, "QUICK": "1", "BENCH_DATA_DIR": str(data_dir), "OUT": str(out), "PYTHON": sys.executable,
            "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_issue12.sh")], cwd=tmp_path, env=env,
+    done = subprocess.run(["bash", str(ROOT / "benchmark" / "speed" / "gpu_perf.sh")], cwd=tmp_path, env=env,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     names = {p.name for p in out.glob("perf_cpu_*.csv")}
@@ -49,3 +55,42 @@ def test_the_prepared_gpu_script_rehearses_on_a_cpu(data_dir, tmp_path):
                      "perf_cpu_mnist_others.csv"}
     dry = (out / "table1_dry_run.txt").read_text()
     assert "1110 jobs" in dry and "estimated" in dry and "for 1110 of 1110" in dry and "K = 2 measured" in dry
+
+
+def test_speed_rounds_alternate_and_an_unknown_commit_is_named():
+    from benchmark.speed.harness import alternating, commit_name
+
+    assert list(alternating(["a", "b"], 3)) == [(0, "a"), (0, "b"), (1, "b"), (1, "a"), (2, "a"), (2, "b")]
+    with pytest.raises(SystemExit, match="'no-such-commit' is not a commit"):
+        commit_name("no-such-commit")
+
+
+def test_a_side_runs_the_detectors_of_its_own_tree(data_dir, tmp_path):
+    """The earlier side imports the exported commit's detectors, this tree's side this checkout's;
+    a folder without a detectors package is refused (the child would fall back on this tree's)."""
+    from benchmark.speed.harness import ROOT, export_detectors, run_side
+
+    tree = export_detectors("HEAD", tmp_path / "earlier")
+    args = ["--child", "--max-train-normals", "20", "--data-dir", str(data_dir)]
+    earlier = run_side("benchmark.speed.deep_sad", args, tree, threads=1)
+    assert earlier["detectors_origin"] == str((tree / "detectors").resolve())
+    assert set(earlier["seconds"]) == {"autoencoder", "train"} and len(earlier["seconds"]["train"]) == 2
+    assert run_side("benchmark.speed.deep_sad", args, None, threads=1)["detectors_origin"] == str(ROOT / "detectors")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="imported detectors from"):
+        run_side("benchmark.speed.deep_sad", args, tmp_path / "empty", threads=1)
+
+
+def test_deep_sad_speed_against_a_commit(data_dir):
+    out = _module("benchmark.speed.deep_sad", "--against", "HEAD", "--pairs", "1", "--max-train-normals", "50",
+                  "--data-dir", str(data_dir))
+    assert "test scores" in out and "autoencoder final loss" in out
+    assert [line.split()[0] for line in out.splitlines() if " ratio " in line] == ["autoencoder", "train"]
+    assert "HEAD (" in out and "this tree (" in out
+
+
+def test_aa_bigan_speed_against_a_commit(data_dir):
+    out = _module("benchmark.speed.aa_bigan", "--against", "HEAD", "--rounds", "2", "--epochs", "1",
+                  "--max-train-normals", "50", "--threads", "1", "--data-dir", str(data_dir))
+    assert out.count("round ") == 4 and "ratio" in out and "peak RSS" in out
+    assert out.index("round 2, this tree") < out.index("round 2, HEAD")  # the second round starts with this tree

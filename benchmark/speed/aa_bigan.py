@@ -1,75 +1,63 @@
-"""Seconds per training epoch and peak memory of AA-BiGAN in the paper's MNIST setting.
+"""Seconds per training epoch and peak memory of AA-BiGAN in the paper's MNIST setting, alone or
+side by side with an earlier commit.
 
 Setting (docs/methods.md §4): normal digit 0 (5,923 training images), known anomaly digit 1 at
-gamma_l = .05 (311 collected anomalies), batch 200 normals + 10 anomalies, 32x32 nets, latent 100.
-Modes, each run in its own process so that ``ru_maxrss`` is its own peak:
+γl .05 (311 collected anomalies, :func:`benchmark.speed.harness.aa_bigan_training_set`), batch
+200 normals + 10 anomalies, 32x32 networks, latent 100, no validation passes. Every measurement
+runs in a fresh process, so that the peak resident set (``ru_maxrss``) is its own; it reports
+the wall and process CPU seconds of each epoch through :func:`detectors.progress.epoch_listener`
+(the first epoch includes the fit's set-up and warm-up; the summaries use the epochs after it).
 
-- ``default``: the detector's default (one E and G forward pass per iteration serves the D step
-  and the G and E steps; channels-last images and nets).
-- ``nchw``: the same with the default NCHW memory format (``channels_last=False``).
-- ``public``: an emulation of the public code's per-iteration work on today's torch (NCHW): every
-  step (D, G, E) recomputes all forward passes with a full graph and back-propagates into every
-  network (no weight freezing, no shared forward). The "before" of the speed goal.
+Modes (``--mode``, default ``all``):
 
-Usage: ``python benchmarks/aa_bigan_speed.py --threads 2 --epochs 2 [--mode all] [--device cpu]``.
-``--iterations K`` times only the first K iterations of each epoch and extrapolates to a full
-epoch (for loaded machines). Not a test: it prints numbers.
+- ``default``: the detector with its defaults (channels-last images and networks).
+- ``nchw``: the same with torch's default NCHW memory format (``channels_last=False``).
+- ``public``: an emulation of the public code's work per iteration on today's torch (NCHW):
+  every step (D, G, E) recomputes all forward passes with a full graph and back-propagates into
+  every network (no weight freezing, no shared forward).
+
+``--against COMMIT`` times one mode (``default`` or ``nchw``) of this tree and of the commit's
+``detectors`` in ``--rounds`` alternating rounds (:mod:`benchmark.speed.harness`) and prints
+each side's median epoch and their ratio. ``--iterations K`` times only the first K iterations
+of each epoch and scales them to a whole epoch (this tree only).
+
+    python -m benchmark.speed.aa_bigan --threads 2 --epochs 2 [--mode all] [--device cpu]
+    python -m benchmark.speed.aa_bigan --against COMMIT --threads 2 --epochs 3 --mode default [--rounds 2]
+
+Not a test: it prints numbers.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
+import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from .harness import (AA_BIGAN_GAMMA_L, AA_BIGAN_KNOWN, AA_BIGAN_NORMAL, aa_bigan_training_set, alternating,
+                      commit_label, detectors_origin, export_detectors, run_side, this_tree_name)
 
-NORMAL, KNOWN, GAMMA_L = 0, 1, 0.05
 MODES = ("default", "nchw", "public")
+AGAINST_MODES = ("default", "nchw")  # the modes that use only the detector's parameters
+BATCH = 200
 
 
-def _split(data_dir: str):
-    import numpy as np
-
-    from datasets import load_dataset
-
-    ds = load_dataset("mnist", data_dir)
-    normal = np.flatnonzero(ds.y_train == NORMAL)
-    n_anom = int(len(normal) * GAMMA_L / (1 - GAMMA_L))
-    rng = np.random.default_rng(0)
-    known = rng.choice(np.flatnonzero(ds.y_train == KNOWN), n_anom, replace=False)
-    X = np.concatenate([ds.X_train[normal], ds.X_train[known]])
-    y = np.r_[np.zeros(len(normal)), np.ones(n_anom)].astype(np.int64)
-    return X, y
-
-
-def _detector_class(mode: str, max_iterations: int | None):
-    import torch
+def detector_class(mode: str, max_iterations: int | None):
+    """AABiGAN, or for ``public`` mode or ``max_iterations`` a subclass that changes its step or
+    stops each epoch after ``max_iterations`` steps (through the detector's step hooks)."""
+    from itertools import islice
 
     from detectors.aa_bigan import AABiGAN
 
-    class Timed(AABiGAN):
-        """AA-BiGAN that times each epoch (and may stop an epoch after K iterations)."""
+    if mode != "public" and max_iterations is None:
+        return AABiGAN
 
-        def _normal_batches(self):
-            for i, idx in enumerate(super()._normal_batches()):
-                if max_iterations is not None and i >= max_iterations:
-                    return
-                yield idx
-
-        def _train_epoch(self, epoch, X, y):
-            if self.device_.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            out = super()._train_epoch(epoch, X, y)
-            if self.device_.type == "cuda":
-                torch.cuda.synchronize()
-            self.epoch_seconds_ = getattr(self, "epoch_seconds_", []) + [time.perf_counter() - start]
-            return out
+    class Modified(AABiGAN):
+        def epoch_inputs(self):
+            return islice(super().epoch_inputs(), max_iterations)
 
         def _step(self, xp, xn, z):
             return self._step_public(xp, xn, z) if mode == "public" else super()._step(xp, xn, z)
@@ -79,12 +67,8 @@ def _detector_class(mode: str, max_iterations: int | None):
             back-propagation into every network."""
             losses = {}
             for phase, opt in (("d", self._opt_d), ("g", self._opt_g), ("e", self._opt_e)):
-                with self._autocast():
-                    batch = self._forward(xp, xn, z)
-                    if phase == "d":
-                        loss = self._d_losses(self._d_terms(batch))["d"]
-                    else:
-                        loss = self._ge_losses(self._ge_terms(batch))[phase]
+                batch = self._forward(xp, xn, z)
+                loss = self.d_losses(batch)["d"] if phase == "d" else self.ge_losses(batch)[phase]
                 for o in (self._opt_d, self._opt_g, self._opt_e):
                     o.zero_grad(set_to_none=True)
                 loss.backward()
@@ -92,63 +76,141 @@ def _detector_class(mode: str, max_iterations: int | None):
                 losses["loss_" + phase] = loss.item()
             return losses
 
-    return Timed
+    return Modified
 
 
-def run_one(mode: str, args) -> dict:
+def child(args: argparse.Namespace) -> dict:
+    """Fit one mode with the ``detectors`` on the import path; its epochs' seconds and peak memory."""
+    import resource
+
     import torch
 
+    from detectors.progress import epoch_listener
+
     torch.set_num_threads(args.threads)
-    X, y = _split(args.data_dir)
-    cls = _detector_class(mode, args.iterations)
-    det = cls(epochs=args.epochs, batch_size=200, device=args.device, random_state=0, eval_every=None,
-              arch="mnist", amp=args.amp, channels_last=mode not in ("nchw", "public"))
-    det.fit(X, y)
-    n_iter = det._batches_per_epoch()  # the last incomplete batch is kept
-    done = min(n_iter, args.iterations or n_iter)
-    per_epoch = [s * n_iter / done for s in det.epoch_seconds_]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {"mode": mode, "threads": args.threads, "device": args.device, "amp": args.amp,
-              "iterations_per_epoch": n_iter, "iterations_timed": done, "batch_anomaly": det.batch_anomaly_,
-              "seconds_per_epoch": per_epoch, "peak_rss_mb": round(peak_mb, 1)}
-    if args.device.startswith("cuda"):
+    X, y = aa_bigan_training_set(args.data_dir, args.max_train_normals)
+    params = {"epochs": args.epochs, "batch_size": BATCH, "device": args.device, "random_state": 0,
+              "eval_every": None, "arch": "mnist"}
+    if args.amp:
+        params["amp"] = True
+    if args.mode != "default":
+        params["channels_last"] = False
+    det = detector_class(args.mode, args.iterations)(**params)
+    cuda = args.device.startswith("cuda") or (args.device == "auto" and torch.cuda.is_available())
+    marks: list[tuple[float, float]] = []
+
+    def listen(stage: str, epoch: int, total: int) -> None:
+        if cuda:
+            torch.cuda.synchronize()
+        marks.append((time.perf_counter(), time.process_time()))
+
+    start = (time.perf_counter(), time.process_time())
+    with epoch_listener(listen):
+        det.fit(X, y)
+    scale = 1.0
+    result = {"detectors_origin": detectors_origin(), "mode": args.mode, "threads": args.threads,
+              "device": args.device, "amp": args.amp, "batch_anomaly": getattr(det, "batch_anomaly_", None)}
+    if args.iterations:
+        n_iter = det._batches_per_epoch()
+        done = min(n_iter, args.iterations)
+        scale = n_iter / done
+        result.update(iterations_per_epoch=n_iter, iterations_timed=done)
+    ends = [start, *marks]
+    result["wall_s"] = [(b[0] - a[0]) * scale for a, b in zip(ends, ends[1:])]
+    result["cpu_s"] = [(b[1] - a[1]) * scale for a, b in zip(ends, ends[1:])]
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if cuda:
         result["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=(*MODES, "all"), default="all")
+def timed(values: list[float]) -> list[float]:
+    """The epochs after the first (which includes the set-up), or the only one."""
+    return values[1:] or values
+
+
+def child_args(args: argparse.Namespace, mode: str) -> list[str]:
+    out = ["--child", "--mode", mode, "--epochs", str(args.epochs), "--threads", str(args.threads),
+           "--device", args.device]
+    if args.data_dir:
+        out += ["--data-dir", str(Path(args.data_dir).resolve())]
+    if args.iterations:
+        out += ["--iterations", str(args.iterations)]
+    if args.max_train_normals is not None:
+        out += ["--max-train-normals", str(args.max_train_normals)]
+    if args.amp:
+        out.append("--amp")
+    return out
+
+
+def describe(r: dict) -> str:
+    wall = ", ".join(f"{s:.2f}" for s in r["wall_s"])
+    cpu = ", ".join(f"{s:.2f}" for s in r["cpu_s"])
+    part = f" (timed {r['iterations_timed']}/{r['iterations_per_epoch']} iterations)" if "iterations_timed" in r else ""
+    extra = f", peak CUDA {r['peak_cuda_mb']} MB" if "peak_cuda_mb" in r else ""
+    return f"wall s/epoch [{wall}], CPU s/epoch [{cpu}]{part}, peak RSS {r['peak_rss_mb']} MB{extra}"
+
+
+def side_by_side(args: argparse.Namespace, mode: str) -> None:
+    earlier = commit_label(args.against)
+    sides = [earlier, this_tree_name()]
+    print(f"  {args.rounds} alternating round(s) of fresh processes, mode {mode}: {sides[0]} against {sides[1]}",
+          flush=True)
+    results: dict[str, list[dict]] = {side: [] for side in sides}
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {sides[0]: export_detectors(args.against, Path(tmp) / "earlier"), sides[1]: None}
+        for round_, side in alternating(sides, args.rounds):
+            r = run_side("benchmark.speed.aa_bigan", child_args(args, mode), trees[side], args.threads)
+            results[side].append(r)
+            print(f"  round {round_ + 1}, {side}: {describe(r)}", flush=True)
+    medians = {side: statistics.median([s for r in rs for s in timed(r["wall_s"])]) for side, rs in results.items()}
+    cpu = {side: statistics.median([s for r in rs for s in timed(r["cpu_s"])]) for side, rs in results.items()}
+    within = [statistics.median(timed(n["wall_s"])) / statistics.median(timed(o["wall_s"]))
+              for o, n in zip(*(results[side] for side in sides))]
+    old, new = sides
+    print(f"wall s/epoch (median of the epochs after the first): {args.against} {medians[old]:.2f}, "
+          f"this tree {medians[new]:.2f}; ratio {medians[new] / medians[old]:.3f} "
+          f"(within rounds {statistics.median(within):.3f})")
+    print(f"CPU s/epoch: {args.against} {cpu[old]:.2f}, this tree {cpu[new]:.2f}; ratio {cpu[new] / cpu[old]:.3f}")
+    print(f"peak RSS: {args.against} {max(r['peak_rss_mb'] for r in results[old])} MB, "
+          f"this tree {max(r['peak_rss_mb'] for r in results[new])} MB")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmark.speed.aa_bigan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=(*MODES, "all"), default=None,
+                        help="default: all; with --against: default")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=None, help="time only K iterations per epoch")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--amp", action="store_true")
+    parser.add_argument("--against", help="git commit to time side by side with this tree")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds with --against (default 2)")
+    parser.add_argument("--max-train-normals", type=int, default=None, help="fewer training normals, for a quick check")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
-    parser.add_argument("--json", action="store_true", help="print one JSON line per mode (used internally)")
-    args = parser.parse_args()
-    if args.mode != "all":
-        result = run_one(args.mode, args)
-        print(json.dumps(result) if args.json else result)
-        return
-    print(f"AA-BiGAN, MNIST normal {NORMAL} / known {KNOWN}, gamma_l {GAMMA_L}, batch 200, "
-          f"{args.threads} thread(s), device {args.device}, {args.epochs} epoch(s)")
-    for mode in MODES:
-        cmd = [sys.executable, __file__, "--mode", mode, "--json", "--epochs", str(args.epochs),
-               "--threads", str(args.threads), "--device", args.device]
-        if args.data_dir:
-            cmd += ["--data-dir", args.data_dir]
-        if args.iterations:
-            cmd += ["--iterations", str(args.iterations)]
-        if args.amp:
-            cmd.append("--amp")
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        r = json.loads(out)
-        secs = ", ".join(f"{s:.2f}" for s in r["seconds_per_epoch"])
-        extra = f", peak CUDA {r['peak_cuda_mb']} MB" if "peak_cuda_mb" in r else ""
-        print(f"{mode:9s} s/epoch [{secs}] (timed {r['iterations_timed']}/{r['iterations_per_epoch']} iterations), "
-              f"peak RSS {r['peak_rss_mb']} MB{extra}")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # internal: one measurement
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args)))
+        return 0
+    if args.epochs < 1 or args.threads < 1 or args.rounds < 1:
+        parser.error("--epochs, --threads and --rounds must be at least 1")
+    n_normals = "all" if args.max_train_normals is None else args.max_train_normals
+    print(f"AA-BiGAN, MNIST normal {AA_BIGAN_NORMAL} ({n_normals} training images) / known {AA_BIGAN_KNOWN}, "
+          f"gamma_l {AA_BIGAN_GAMMA_L}, batch {BATCH}, {args.threads} thread(s), device {args.device}, "
+          f"{args.epochs} epoch(s)", flush=True)
+    if args.against:
+        mode = args.mode or "default"
+        if mode not in AGAINST_MODES or args.iterations:
+            parser.error(f"--against times the modes {' or '.join(AGAINST_MODES)}, without --iterations")
+        side_by_side(args, mode)
+        return 0
+    for mode in MODES if args.mode in (None, "all") else (args.mode,):
+        print(f"{mode:9s} {describe(run_side('benchmark.speed.aa_bigan', child_args(args, mode), None, args.threads))}",
+              flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

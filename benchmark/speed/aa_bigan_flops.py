@@ -1,28 +1,24 @@
 """Floating-point work of one AA-BiGAN training iteration in the paper's MNIST setting, and how
 fast this machine multiplies matrices: the bound on how fast an epoch can be on this CPU.
 
-Setting as ``benchmarks/aa_bigan_speed.py`` (normal 0, known 1, gamma_l .05, batch 200 normals +
-10 collected anomalies, 30 iterations per epoch). The count is torch's own
+Setting as :mod:`benchmark.speed.aa_bigan` (normal 0, known 1, γl .05, batch 200 normals + 10
+collected anomalies, 30 iterations per epoch). The count is torch's own
 (``torch.utils.flop_counter.FlopCounterMode``: convolutions, their backward passes and matrix
-products, forward and backward, of one full iteration: the D step and the G and E steps). The
-counter's module hooks refuse leaf tensors in ``torch.autograd.grad``, so here the copies of E's
-and G's outputs that start the G/E graph are non-leaf clones (``_cut``); the gradients, and the
-work, are the same. The rate is that of a 2,048 x 2,048 float32 matrix product
-(``torch.mm``), the best case of the same oneDNN/MKL kernels.
+products, forward and backward, of one full iteration: the D step and the G and E steps). The rate
+is that of a 2,048 x 2,048 float32 matrix product (``torch.mm``), the best case of the same
+oneDNN/MKL kernels. The epoch it is compared with is the AA-BiGAN reference figure of
+:func:`benchmark.perf.references`.
 
-Usage: ``python benchmarks/aa_bigan_flops.py [--threads 2] [--iterations 6]``.
+    python -m benchmark.speed.aa_bigan_flops [--threads 2] [--iterations 6]
+
 Not a test: it prints numbers.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from .harness import aa_bigan_training_set
 
 GEMM_SIZE = 2048
 
@@ -41,7 +37,7 @@ def matmul_gflops(threads: int, repeats: int = 10) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmark.speed.aa_bigan_flops", description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=6, help="timed iterations")
     args = parser.parse_args()
@@ -49,18 +45,12 @@ def main() -> None:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from aa_bigan_speed import _split
-    from benchmark.perf import REFERENCES
+    from benchmark.perf import references
     from detectors.aa_bigan import AABiGAN
 
-    class Counted(AABiGAN):
-        @staticmethod
-        def _cut(output: torch.Tensor) -> torch.Tensor:
-            return output.detach().requires_grad_().clone()
-
     torch.set_num_threads(args.threads)
-    X, y = _split(None)
-    det = Counted(epochs=1, device="cpu", random_state=0)
+    X, y = aa_bigan_training_set()
+    det = AABiGAN(epochs=1, device="cpu", random_state=0)
     det.fit_info_ = {}
     det._build(*det._start_fit(X, y, None))  # the set-up of fit, without its epochs
     x_train = det._x_normal
@@ -80,7 +70,7 @@ def main() -> None:
     seconds = (time.perf_counter() - start) / args.iterations
     gemm = matmul_gflops(args.threads)
     per_epoch = det._batches_per_epoch()
-    half_reference = REFERENCES[("aa-bigan", "train")].seconds_per_epoch / 2  # the authors' code, issue 12
+    half_reference = references()[("aa-bigan", "train")].seconds_per_epoch / 2
     needed = gflop * per_epoch / half_reference
     print(f"AA-BiGAN, MNIST, {args.threads} thread(s)")
     print(f"  work per iteration: {gflop:.1f} GFLOP; by operation:",

@@ -1,136 +1,133 @@
-"""CPU-seconds per epoch of Deep SAD (autoencoder pretraining and Deep SAD training), this tree
-against an earlier commit, measured side by side in one process (issue 12, part 3).
+"""CPU-seconds per epoch of Deep SAD, this tree against an earlier commit, side by side.
 
-Setting: MNIST, normal digit 0, known anomaly digit 1, gamma_l .05, the ``paper`` split
-(5,923 normals + 311 collected anomalies), batch 128, default Deep SAD settings (arch "mnist").
-The earlier commit's ``detectors`` package is unpacked with ``git archive`` into a temporary
-folder and imported under another name, so both versions run in the same process. First both
-fit with the same seed and the script prints how far apart their losses and test scores are
-(float rounding only, if nothing else changed). Then it times single epochs, alternating
-between the two sides (A B B A ...), so that a load change on a busy machine hits both alike:
-process CPU-seconds (``time.process_time``) per autoencoder epoch (a fresh autoencoder each
-time) and per Deep SAD epoch (continuing the fitted detector), after one warm-up epoch per side.
+Setting: the fixed experiment of :mod:`benchmark.perf` (MNIST, normal digit 0, known anomaly
+digit 1, γl .05, the ``paper`` split; ``--max-train-normals`` for a quick check), Deep SAD's
+defaults with the MNIST networks (batch 128), on the CPU.
 
-How large float rounding alone makes the differences (issue 12, same code, convolutions with
-oneDNN against torch's own kernels, full data, 2 + 2 epochs): autoencoder loss 2.5e-5, Deep SAD
-epoch losses 6.6e-4 and 4.2e-4, test scores 8e-3 at most and 1.1e-3 in the median; Adam turns
-rounding differences of near-zero gradient entries into whole steps, so they grow with training.
+Each round runs one fresh process per side (:mod:`benchmark.speed.harness`: the earlier commit's
+``detectors`` exported with ``git archive``), the two in alternating order. Each process fits
+Deep SAD with seed 0 and two epochs per stage (autoencoder pretraining, then Deep SAD training)
+and reports the process CPU time (``time.process_time``) of each epoch through
+:func:`detectors.progress.epoch_listener`; the first epoch of a stage is its warm-up (kernel
+selection, the set-up before it) and only the second is timed. The ratio of the medians, this
+tree over the earlier one, is the change between the two; chained to a side-by-side ratio of the
+earlier commit against the public code, it places this tree against the public code.
 
-Against the goal of issue 12 (an epoch at most 0.5x the public code's): ``--against d6a0257``,
-the commit before the first speed change, whose code issue 12 measured at 0.69-0.76x the public
-code side by side; the printed ratio times that range is today's code against the public code,
-whatever this machine's speed that day (the fixed reference figures printed beside are from one
-earlier day).
+The first round also compares the two fits: same seed, same data, so their losses and test
+scores differ by floating-point rounding only when nothing else changed (Adam turns rounding
+differences of near-zero gradient entries into whole steps, so they grow with training).
 
-Usage: ``python benchmarks/deep_sad_speed.py [--against main] [--pairs 6] [--threads 1]``.
+    python -m benchmark.speed.deep_sad --against COMMIT [--pairs 6] [--threads 1]
+
 Not a test: it prints numbers.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
-import shutil
+import json
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from .harness import alternating, commit_label, detectors_origin, export_detectors, run_side, this_tree_name
 
-BATCH = 128  # Deep SAD's default batch size
-#: This script's stage names -> the stage names of ``benchmark.perf`` (whose reference figures it prints).
-PERF_STAGES = {"autoencoder": "autoencoder", "DeepSAD": "train"}
-EQUALITY_EPOCHS = 2  # epochs per stage of the same-seed comparison
-
-
-def import_ref_package(ref: str, workdir: Path) -> object:
-    """``detectors`` as of git ``ref``, importable as ``detectors_ref`` (a separate registry and all)."""
-    archive = workdir / "ref.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), ref, "detectors"], check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(workdir, filter="data")
-    shutil.move(str(workdir / "detectors"), str(workdir / "detectors_ref"))
-    sys.path.insert(0, str(workdir))
-    return importlib.import_module("detectors_ref.deep_sad")
+EPOCHS = 2  # per stage: one warm-up epoch, one timed
+#: the stage names the detector reports -> the names printed (those of benchmark.perf)
+STAGES = {"autoencoder": "autoencoder", "DeepSAD": "train"}
 
 
-def fit(module, X, y, epochs: int):
-    """A Deep SAD of ``module`` fitted with seed 0 and ``epochs`` epochs per stage."""
-    det = module.DeepSAD(epochs=epochs, ae_epochs=epochs, arch="mnist", device="cpu", random_state=0)
-    return det.fit(X, y)
-
-
-def ae_epoch_seconds(module, X) -> float:
-    """CPU-seconds of one autoencoder pretraining epoch (a fresh autoencoder: the set-up is a few
-    milliseconds of it)."""
-    import torch
-
-    start = time.process_time()
-    module.train_autoencoder(X, "mnist", epochs=1, lr=1e-4, weight_decay=0.5e-3, batch_size=BATCH,
-                             generator=torch.Generator().manual_seed(0), device="cpu")
-    return time.process_time() - start
-
-
-def sad_epoch_seconds(det, X, y) -> float:
-    """CPU-seconds of one Deep SAD training epoch of the fitted ``det``."""
-    det._set_train(True)
-    start = time.process_time()
-    det._train_epoch(1, X, y)
-    return time.process_time() - start
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--against", default="main", help="git ref of the earlier code (default: main)")
-    parser.add_argument("--pairs", type=int, default=6, help="timed epochs per side and stage")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args()
-
+def child(args: argparse.Namespace) -> dict:
+    """Fit Deep SAD of the ``detectors`` on the import path; its epochs' CPU-seconds, losses and,
+    with ``--scores FILE``, its test scores (saved as ``.npy``)."""
     import numpy as np
     import torch
 
-    torch.set_num_threads(args.threads)
-    from benchmark.perf import REFERENCES, load_split
-    import detectors.deep_sad as new
+    from benchmark.perf import load_split
+    from detectors.deep_sad import DeepSAD
+    from detectors.progress import epoch_listener
 
-    _, split, _ = load_split(data_dir=args.data_dir)  # the fixed experiment of benchmark.perf
-    X, y = torch.as_tensor(split.X_train), torch.as_tensor(split.y_train)
+    torch.set_num_threads(args.threads)
+    _, split, _ = load_split(args.max_train_normals, args.data_dir)
+    marks: list[tuple[str, float]] = []
+
+    def listen(stage: str, epoch: int, total: int) -> None:
+        marks.append((stage, time.process_time()))
+
+    det = DeepSAD(epochs=EPOCHS, ae_epochs=EPOCHS, arch="mnist", device="cpu", random_state=0)
+    start = time.process_time()
+    with epoch_listener(listen):
+        det.fit(split.X_train, split.y_train)
+    seconds: dict[str, list[float]] = {}
+    previous = start
+    for stage, mark in marks:
+        seconds.setdefault(STAGES.get(stage, stage), []).append(mark - previous)
+        previous = mark
+    if args.scores:
+        np.save(args.scores, det.decision_function(split.X_test))
+    return {"detectors_origin": detectors_origin(), "seconds": seconds, "threads": torch.get_num_threads(),
+            "ae_final_loss": det.fit_info_.get("ae_final_loss"),
+            "losses": [record.get("loss") for record in det.history_]}
+
+
+def relative(a: float | None, b: float | None) -> str:
+    return "n/a" if a is None or b is None else f"{abs(a / b - 1):.1e}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmark.speed.deep_sad", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--against", default="main", help="git commit of the earlier code (default: main)")
+    parser.add_argument("--pairs", type=int, default=6, help="rounds: timed epochs per side and stage (default 6)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--max-train-normals", type=int, default=None, help="fewer training normals, for a quick check")
+    parser.add_argument("--data-dir", default=None, help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # internal: one side's fit
+    parser.add_argument("--scores", help=argparse.SUPPRESS)  # internal: where the child saves its test scores
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args)))
+        return 0
+    if args.pairs < 1 or args.threads < 1:
+        parser.error("--pairs and --threads must be at least 1")
+
+    import numpy as np
+
+    earlier = commit_label(args.against)
+    sides = [earlier, this_tree_name()]
+    common = ["--child", "--threads", str(args.threads)]
+    if args.max_train_normals is not None:
+        common += ["--max-train-normals", str(args.max_train_normals)]
+    if args.data_dir:
+        common += ["--data-dir", str(Path(args.data_dir).resolve())]
+    print(f"Deep SAD, benchmark.perf's MNIST experiment, {args.threads} thread(s), {args.pairs} alternating round(s) "
+          f"of fresh processes, {EPOCHS} epochs per stage (the second timed): {sides[0]} against {sides[1]}", flush=True)
+    seconds: dict[str, dict[str, list[float]]] = {stage: {side: [] for side in sides} for stage in STAGES.values()}
     with tempfile.TemporaryDirectory() as tmp:
-        old = import_ref_package(args.against, Path(tmp))
-        sides = {args.against: old, "this tree": new}
-        fitted = {side: fit(module, split.X_train, split.y_train, EQUALITY_EPOCHS) for side, module in sides.items()}
-        print(f"Same seed, {EQUALITY_EPOCHS} epochs per stage: largest relative difference between the two sides")
-        a, b = (fitted[side] for side in sides)
-        print(f"  autoencoder final loss {abs(a.fit_info_['ae_final_loss'] / b.fit_info_['ae_final_loss'] - 1):.1e}, "
-              "Deep SAD epoch losses " + ", ".join(f"{abs(p['loss'] / q['loss'] - 1):.1e}"
-                                                   for p, q in zip(a.history_, b.history_)))
-        sa, sb = a.decision_function(split.X_test), b.decision_function(split.X_test)
-        print(f"  test scores {np.max(np.abs(sa - sb) / np.abs(sa)):.1e} (largest), "
-              f"{np.median(np.abs(sa - sb) / np.abs(sa)):.1e} (median)")
-        stages = {"autoencoder": lambda side: ae_epoch_seconds(sides[side], X),
-                  "DeepSAD": lambda side: sad_epoch_seconds(fitted[side], X, y)}
-        seconds = {stage: {side: [] for side in sides} for stage in stages}
-        for stage, run in stages.items():
-            for side in sides:  # warm-up: oneDNN builds its kernels on first use
-                run(side)
-            for i in range(args.pairs):
-                for side in (list(sides) if i % 2 == 0 else list(sides)[::-1]):
-                    seconds[stage][side].append(run(side))
-    print(f"\nCPU-seconds per epoch, {args.threads} thread(s), {args.pairs} epochs per side alternating "
-          f"(median; and the median of the ratios of neighbouring epochs)")
+        trees = {sides[0]: export_detectors(args.against, Path(tmp) / "earlier"), sides[1]: None}
+        first: dict[str, dict] = {}
+        for round_, side in alternating(sides, args.pairs):
+            extra = ["--scores", str(Path(tmp) / f"scores_{sides.index(side)}.npy")] if round_ == 0 else []
+            result = run_side("benchmark.speed.deep_sad", common + extra, trees[side], args.threads)
+            first.setdefault(side, result)
+            for stage, values in result["seconds"].items():
+                seconds[stage][side].append(values[-1])
+        a, b = (first[side] for side in sides)
+        sa, sb = (np.load(Path(tmp) / f"scores_{i}.npy") for i in range(2))
+    print("Same seed, first round: largest relative difference between the two sides")
+    print(f"  autoencoder final loss {relative(a['ae_final_loss'], b['ae_final_loss'])}, Deep SAD epoch losses "
+          + ", ".join(relative(p, q) for p, q in zip(a["losses"], b["losses"])))
+    print(f"  test scores {np.max(np.abs(sa - sb) / np.abs(sa)):.1e} (largest), "
+          f"{np.median(np.abs(sa - sb) / np.abs(sa)):.1e} (median)")
+    print(f"\nCPU-seconds per epoch (median over rounds; and the median of the ratios within a round)")
     for stage, per_side in seconds.items():
-        old_s, new_s = (per_side[side] for side in sides)
-        ratios = [n / o for o, n in zip(old_s, new_s)]
-        ref = REFERENCES[("deep-sad", PERF_STAGES[stage])]
-        print(f"{stage:12s} {args.against}: {statistics.median(old_s):.3f} s  this tree: {statistics.median(new_s):.3f} s"
-              f"  ratio {statistics.median(new_s) / statistics.median(old_s):.3f} (pairwise {statistics.median(ratios):.3f})"
-              f"  [{ref.source}, {ref.threads} thread]")
+        old, new = (per_side[side] for side in sides)
+        ratios = [n / o for o, n in zip(old, new)]
+        print(f"{stage:12s} {args.against}: {statistics.median(old):.3f} s  this tree: {statistics.median(new):.3f} s"
+              f"  ratio {statistics.median(new) / statistics.median(old):.3f} (within rounds {statistics.median(ratios):.3f})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

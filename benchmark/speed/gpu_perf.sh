@@ -1,31 +1,31 @@
 #!/usr/bin/env bash
-# Issue 12's GPU measurements as one prepared command, for a session lent a GPU machine for
-# minutes. In order of importance, each step's files written as soon as it ends:
+# The perf benchmark on a GPU as one prepared command, for a machine lent for minutes: how groups
+# of experiments trained together scale, and what AA-BiGAN's Table 1 would cost there. In order
+# of importance, each step's files written as soon as it ends:
 #   1. AA-BiGAN and Deep SAD on the fixed MNIST experiment of `python -m benchmark.perf` at
-#      K = 1, 9 and 90 experiments trained together (the "90 in at most 3x one" check: column
-#      "vs K=1" of the table);
+#      K = 1, 9 and 90 experiments trained together (column "vs K=1" of the table: how much
+#      longer 90 together take than one);
 #   2. AA-BiGAN at K = 1, 9 and 90 on Fashion-MNIST (files) and on CIFAR-10's sizes (synthetic
-#      pixels: the 62 MiB JPEG copy cannot travel with the working tree, and times do not depend
-#      on pixel values);
+#      pixels: the JPEG copy need not travel to the machine, and times do not depend on pixel
+#      values);
 #   3. the dry-run estimate of AA-BiGAN's whole Table 1 on this GPU, groups of 90;
 #   4. every other deep detector at K = 1 (the perf table on a GPU).
 #
-# There: data copied here first into a git-ignored folder (.devdata/ with mnist/ and
-# fashion-mnist/, 42 MB) and PyOD's wheel into .whl/ (the machine has PyOD's dependencies, not
-# PyOD: `python -m pip download --no-deps pyod==3.6.7 -d .whl`), both named in `carry` (the
-# working tree and the carried folders travel within 64 MiB); then
-#   BENCH_DATA_DIR=.devdata OUT=$OUT bash benchmarks/gpu_issue12.sh
-# with the device tool's timeout_s at 600. Each step has its own time limit (seconds below, 560 in
-# all), so that a slow step cannot eat the others; the perf CSVs are rewritten after every
-# configuration, so a step cut short keeps what it timed. K = 90 runs before K = 9.
+# There: the data in a git-ignored folder (.devdata/ with mnist/ and fashion-mnist/) and, where
+# the machine lacks PyOD, its wheel in .whl/ (`python -m pip download --no-deps pyod==3.6.7 -d .whl`),
+# both travelling with the working tree; then
+#   BENCH_DATA_DIR=.devdata OUT=$OUT bash benchmark/speed/gpu_perf.sh
+# Each step has its own time limit (seconds below, 560 in all), so that a slow step cannot eat
+# the others; the perf CSVs are rewritten after every configuration, so a step cut short keeps
+# what it timed. K = 90 runs before K = 9.
 # Rehearsal on a CPU (tiny sizes, K = 1 and 2; checks the commands, times nothing useful):
-#   QUICK=1 BENCH_DATA_DIR=../shared/data OUT=/tmp/gpu12 bash benchmarks/gpu_issue12.sh
+#   QUICK=1 BENCH_DATA_DIR=../shared/data OUT=/tmp/gpu_perf bash benchmark/speed/gpu_perf.sh
 set -uo pipefail
 : "${BENCH_DATA_DIR:?set BENCH_DATA_DIR to the folder holding mnist/ and fashion-mnist/}"
 : "${OUT:?set OUT to the folder for the results}"
 export PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 if ! $PY -c "import pyod" 2>/dev/null; then  # the detectors' base class is PyOD's

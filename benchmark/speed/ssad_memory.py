@@ -1,29 +1,26 @@
-"""Peak memory and time of an exact SSAD fit on one full MNIST class (a benchmark, not a test).
+"""Peak memory and time of an exact SSAD fit on one full MNIST class.
 
-Normal class digit 0 (all 5,923 training images) plus gamma_l = .05 collected anomalies of digit 1
+Normal class digit 0 (all 5,923 training images) plus γl .05 collected anomalies of digit 1
 (int(5923 * .05 / .95) = 311 images, seeded), as in the one-vs-rest protocol. Fits ``ssad-raw``
 once (median-heuristic gamma: one QP; ``--select`` fits the whole gamma grid against an
 oracle-10 eval set instead) and prints fit time, scoring time, test AUROC and the process's
 peak resident memory (``ru_maxrss``).
 
-    python benchmarks/ssad_memory.py [--data-dir /work/shared/data] [--select]
+    python -m benchmark.speed.ssad_memory [--data-dir DIR] [--select]
+
+Not a test: it prints numbers.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import resource
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from datasets import load_dataset  # noqa: E402
-from detectors.ssad import SSADRaw  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
+from datasets import load_dataset
+from detectors.ssad import SSADRaw
 
 NORMAL, KNOWN, GAMMA_L, SEED = 0, 1, 0.05, 0
 ORACLE_FRACTION = 0.1
@@ -35,8 +32,8 @@ def peak_rss_mb() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.environ.get("BENCH_DATA_DIR", "/work/shared/data"))
+    parser = argparse.ArgumentParser(prog="python -m benchmark.speed.ssad_memory", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=None, help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
     parser.add_argument("--select", action="store_true", help="fit the whole gamma grid on an oracle-10 eval set")
     args = parser.parse_args()
 
