@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from .jobs import python_command
 from .protocol import SELECTION_POLICIES, ProtocolError
+from .scales import IMAGE_SUITES, SCALES, apply_scale, get_scale
 from .suites import SUITES, build_experiments, build_jobs, get_suite, with_overrides
 
 EXIT_OK, EXIT_FAILED_JOBS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -72,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, help="repetitions per experiment")
     p.add_argument("--seed-offset", type=int, default=0, help="first repetition index (to rerun one repetition)")
     p.add_argument("--selection", choices=SELECTION_POLICIES, help="model-selection policy (default: the suite's)")
+    p.add_argument("--scale", choices=tuple(SCALES), default="paper",
+                   help=f"size of the image suites ({', '.join(IMAGE_SUITES)}): paper (default, the protocol's full "
+                        "size, for a GPU) or cpu (10 fixed class pairs, 1,000 training normals, 4,000 test images, "
+                        "short training; see benchmark/scales.py); every row and report names it")
     p.add_argument("--max-train-normals", type=int, help="subsample the training normals (changes the experiment)")
     p.add_argument("--max-test", type=int, help="subsample the test set (changes the experiment)")
     p.add_argument("--param", action="append", default=[], metavar="DETECTOR.NAME=VALUE",
@@ -88,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run N jobs (or groups) at a time on each visible GPU (instead of --jobs)")
     p.add_argument("--backend", choices=("loky", "dask"), default="loky", help="joblib backend for --jobs")
     p.add_argument("--scheduler", help="Dask scheduler address for --backend dask, e.g. tcp://HOST:8786")
-    p.add_argument("--out", type=Path, help="output folder (default: results/<suite>)")
+    p.add_argument("--out", type=Path, help="output folder (default: results/<suite>, results/<suite>-<scale> at a scale other than paper)")
     p.add_argument("--data-dir", help="data folder (default: $BENCH_DATA_DIR, else ~/.cache/aabench/data)")
     p.add_argument("--dry-run", action="store_true", help="list the jobs and what they will cost; run nothing")
     p.add_argument("--report-only", action="store_true", help="rebuild the reports of --out from its runs CSV")
@@ -154,6 +159,8 @@ def _main(args: argparse.Namespace) -> int:
     if args.list_suites:
         for suite in SUITES.values():
             print(f"{suite.name:10s} {suite.description}")
+        for scale in SCALES.values():
+            print(f"--scale {scale.name}: {scale.description}")
         return EXIT_OK
     if args.list_detectors:
         for name in registered:
@@ -166,10 +173,12 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     try:
-        suite = get_suite(args.suite)
+        suite = apply_scale(get_suite(args.suite), get_scale(args.scale))
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
-    out_dir = args.out or Path("results") / suite.name
+    except ValueError as exc:
+        raise UsageError(f"--scale {args.scale}: {exc}") from None
+    out_dir = args.out or Path("results") / (suite.name if suite.scale == "paper" else f"{suite.name}-{suite.scale}")
     try:
         check_output_dir(out_dir)
     except OutputDirError as exc:
@@ -380,7 +389,7 @@ def _expected(jobs):
     for job in jobs:
         e = job.experiment
         rows.append({"job_key": job.key, "dataset": e.dataset, "normal_class": e.normal_class, "k_l": e.k_l,
-                     "gamma_l": e.gamma_l, "gamma_p": e.gamma_p, "seed": e.seed, "selection": job.selection,
+                     "gamma_l": e.gamma_l, "gamma_p": e.gamma_p, "seed": e.seed, "selection": job.selection, "scale": job.scale,
                      "detector": job.detector, "rerun": job.rerun_command()})
     return pd.DataFrame(rows)
 

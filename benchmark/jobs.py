@@ -36,6 +36,9 @@ class Job:
     selection: str
     # Command-line options that do not define the job but are needed to rerun it (--out, --plugin).
     rerun_options: tuple[str, ...] = field(default=(), compare=False)
+    # The run's scale (benchmark.scales): "paper" is the suite's own settings; any other scale is
+    # part of the job's identity, so its rows never pass for the paper-size run's.
+    scale: str = "paper"
 
     @property
     def params(self) -> dict[str, Any]:
@@ -43,8 +46,13 @@ class Job:
 
     @property
     def key(self) -> str:
-        """Stable id of what defines the result (not the suite, the device or the run order)."""
-        return stable_hash("job", PROTOCOL_VERSION, self.experiment.fields(), self.detector, self.params_json, self.selection)
+        """Stable id of what defines the result (not the suite, the device or the run order).
+
+        A scale other than ``paper`` is hashed in; the ``paper`` scale adds nothing, so the keys of
+        rows stored before scales existed (all of the paper scale) stay valid.
+        """
+        parts = ("job", PROTOCOL_VERSION, self.experiment.fields(), self.detector, self.params_json, self.selection)
+        return stable_hash(*parts, *(() if self.scale == "paper" else (("scale", self.scale),)))
 
     @property
     def detector_version(self) -> int | None:
@@ -57,7 +65,9 @@ class Job:
     def describe(self) -> str:
         e = self.experiment
         where = e.dataset if e.normal_class < 0 else f"{e.dataset} normal={e.normal_class} known={e.known_class}"
-        return f"{self.detector} on {where} γl={e.gamma_l} γp={e.gamma_p} k_l={e.k_l} seed={e.seed} ({self.selection})"
+        scale = "" if self.scale == "paper" else f", {self.scale} scale"
+        return (f"{self.detector} on {where} γl={e.gamma_l} γp={e.gamma_p} k_l={e.k_l} seed={e.seed} "
+                f"({self.selection}{scale})")
 
     def rerun_command(self) -> str:
         """One command that reruns this job alone."""
@@ -65,6 +75,8 @@ class Job:
         parts = [python_command(), "run_benchmark.py", "--suite", self.suite, "--detectors", self.detector,
                  "--datasets", e.dataset, "--gamma-l", str(e.gamma_l), "--gamma-p", str(e.gamma_p),
                  "--k-l", str(e.k_l), "--seed-offset", str(e.seed), "--seeds", "1", "--selection", self.selection]
+        if self.scale != "paper":
+            parts += ["--scale", self.scale]
         if e.normal_class >= 0:
             parts += ["--normal-classes", str(e.normal_class)]
         if e.known_class is not None:
@@ -188,7 +200,8 @@ def _new_row(job: Job, device: str) -> dict[str, Any]:
     return {
         "job_key": job.key, "suite": job.suite, "protocol_version": PROTOCOL_VERSION, "dataset": e.dataset,
         "normal_class": e.normal_class, "known_classes": "", "k_l": e.k_l, "gamma_l": e.gamma_l,
-        "gamma_p": e.gamma_p, "seed": e.seed, "selection": job.selection, "max_train_normals": e.max_train_normals,
+        "gamma_p": e.gamma_p, "seed": e.seed, "selection": job.selection, "scale": job.scale,
+        "max_train_normals": e.max_train_normals,
         "max_test": e.max_test, "detector": job.detector, "detector_params": job.params_json,
         "detector_version": None, "status": "failed",
         "error": "", "auroc": None, "auprc": None, "n_train": None, "n_collected": None, "n_test": None,

@@ -32,7 +32,7 @@ LOCK_FILE = ".run.lock"
 
 COLUMNS = (
     "job_key", "suite", "protocol_version", "dataset", "normal_class", "known_classes", "k_l",
-    "gamma_l", "gamma_p", "seed", "selection", "max_train_normals", "max_test", "detector",
+    "gamma_l", "gamma_p", "seed", "selection", "scale", "max_train_normals", "max_test", "detector",
     "detector_params", "detector_version", "status", "error", "auroc", "auprc", "n_train", "n_collected", "n_test",
     "fit_seconds", "score_seconds", "device", "selected_epoch", "selected_score", "flags",
     "suite_version", "versions", "timestamp", "rerun",
@@ -121,6 +121,7 @@ class ResultsStore:
 
     def _repair(self) -> None:
         cut_partial_line(self.path)
+        add_missing_columns(self.path, COLUMNS)
 
 
 def append_csv_row(path: Path, columns: tuple[str, ...], row: dict[str, Any]) -> None:
@@ -231,6 +232,28 @@ def check_versions_recorded(path: Path) -> None:
             f"{path} was written before rows recorded the version of their detector and of the suite (no "
             f"{', '.join(lacking)} column), so a run cannot tell which rows are current; mark them first with: "
             f"python -m benchmark.migrate {path.parent}  (see docs/methods.md, 'Versions of a result')")
+
+
+def add_missing_columns(path: Path, columns: tuple[str, ...]) -> None:
+    """Rewrite a runs CSV whose header lacks some of ``columns`` (written before they existed) with
+    them added, empty, in ``columns``' order, so that rows appended in the current layout line up.
+
+    The old rows are copied as text; an empty value means "not recorded" and each reader gives
+    it its meaning (an empty ``scale``: the suite's own settings, the only scale there was). The
+    file is replaced in one step (a temporary file, then a rename).
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    if not set(columns) - set(header):
+        return
+    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+    extra = [c for c in rows.columns if c not in columns]
+    rows = rows.reindex(columns=list(columns) + extra, fill_value="")
+    tmp = path.with_suffix(".tmp")
+    rows.to_csv(tmp, index=False)
+    tmp.replace(path)
 
 
 def check_output_dir(out_dir: Path) -> None:

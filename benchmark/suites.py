@@ -39,6 +39,10 @@ class Suite:
     # (γl, γp, k_l) settings to run instead of the full product of gamma_l × gamma_p × k_l: a suite
     # that serves several tables and figures runs only the points they read.
     points: tuple[tuple[float, float, int], ...] | None = None
+    # Explicit (normal class, known class) pairs of the image sets, instead of every normal class
+    # with ``known_per_normal`` known classes each (a scale's fixed draw, see benchmark.scales).
+    pairs: tuple[tuple[int, int], ...] | None = None
+    scale: str = "paper"  # the scale its settings come from (benchmark.scales); recorded in every row
 
 
 # The smoke suite is a tour of the suite for a newcomer, about three minutes on two CPU cores: the
@@ -168,16 +172,24 @@ def build_experiments(suite: Suite, classes_of: dict[str, tuple[int, ...]], know
 
     At γl = 0 or k_l = 0 no anomaly is collected, so the known class does not matter: one
     experiment per normal class instead of nine identical splits.
+
+    With ``suite.pairs`` an image set runs those (normal, known) pairs only: the normal classes
+    are the pairs' (restricted to ``suite.normal_classes`` when given) and each one's anchors are
+    its pairs' known classes (restricted to ``known_classes`` when given).
     """
     experiments: dict[Experiment, None] = {}  # ordered, and γl = 0 with several k_l gives one experiment
     for dataset in suite.datasets:
         tabular = dataset not in classes_of
         normals = (-1,) if tabular else (suite.normal_classes or classes_of[dataset])
+        if not tabular and suite.pairs is not None:
+            normals = tuple(n for n in dict.fromkeys(n for n, _ in suite.pairs) if n in normals)
         for normal in normals:
             for gamma_l, gamma_p, k_l in settings(suite):
                 collects = gamma_l > 0 and k_l > 0
                 if tabular or not collects:
                     anchors: tuple[int | None, ...] = (None,)
+                elif suite.pairs is not None:
+                    anchors = tuple(k for n, k in suite.pairs if n == normal and (known_classes is None or k in known_classes))
                 else:
                     order = [(normal + i) % len(classes_of[dataset]) for i in range(1, len(classes_of[dataset]))]
                     anchors = tuple(c for c in order if known_classes is None or c in known_classes)
@@ -198,5 +210,6 @@ def build_jobs(suite: Suite, experiments: list[Experiment], detectors: list[str]
     for detector in detectors:
         params = {**suite.detector_params.get(detector, {}), **(extra_params or {}).get(detector, {})}
         for experiment in experiments:
-            jobs.append(Job(suite.name, experiment, detector, canonical_params(params), suite.selection, rerun_options))
+            jobs.append(Job(suite.name, experiment, detector, canonical_params(params), suite.selection, rerun_options,
+                            scale=suite.scale))
     return jobs

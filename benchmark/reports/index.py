@@ -53,7 +53,8 @@ def index_markdown(runs_csv: Path, jobs: pd.DataFrame, missing: pd.DataFrame | N
         n_missing = "unknown" if missing is None else str(len(missing))
         lines.append(f"\n**PARTIAL RUN**: {len(failed)} failed and {n_missing} missing jobs; cells with failures are "
                      "marked † and averaged over their ok experiments, cells with missing jobs are marked ‡.")
-    groups = jobs.groupby(["suite", "selection", "protocol_version"]).size().reset_index(name="jobs")
+    keys = ["suite", "scale", "selection", "protocol_version"] if "scale" in jobs else ["suite", "selection", "protocol_version"]
+    groups = jobs.groupby(keys).size().reset_index(name="jobs")
     lines += ["", "Groups in this run (each reported separately, never averaged together):", "",
               tabulate(groups.values.tolist(), headers=list(groups.columns), tablefmt="pipe",
                        disable_numparse=True), ""]

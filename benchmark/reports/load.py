@@ -18,10 +18,20 @@ import pandas as pd
 from .labels import POLICY_DESCRIPTIONS
 from .versions import job_superseded, newest_per_job, split_superseded
 
+#: The scale of rows that do not name one (written before rows recorded it): each suite's own settings.
+PAPER_SCALE = "paper"
+
+
+def scale_description(name: str) -> str:
+    """What a scale is (benchmark.scales), for captions; the name alone for a scale not defined here."""
+    from ..scales import SCALES
+
+    return SCALES[name].description if name in SCALES else f"scale {name!r}, not defined in this version"
+
 #: The columns that define an experiment: every detector of one experiment sees the same split.
 EXPERIMENT_COLS: list[str] = ["dataset", "normal_class", "known_classes", "k_l", "gamma_l", "gamma_p", "seed"]
 
-_TEXT_COLS = ("job_key", "suite", "protocol_version", "dataset", "known_classes", "selection", "detector",
+_TEXT_COLS = ("job_key", "suite", "protocol_version", "dataset", "known_classes", "selection", "scale", "detector",
               "detector_params", "status", "error", "flags", "rerun", "device", "versions", "timestamp")
 _INT_COLS = ("normal_class", "k_l", "seed")
 _FLOAT_COLS = ("gamma_l", "gamma_p", "auroc", "auprc", "fit_seconds", "score_seconds")
@@ -49,6 +59,8 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].round(6)
     if "status" in out:
         out["status"] = out["status"].str.strip().str.lower()
+    if "scale" in out:
+        out["scale"] = out["scale"].replace("", PAPER_SCALE)
     return out
 
 
@@ -81,7 +93,7 @@ def prepare_runs_and_superseded(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
     A row with status "ok" but no AUROC is demoted to "failed": a number that is not
     there must not quietly shrink a cell's experiment count.
     """
-    runs = normalise(raw)
+    runs = normalise(raw if "scale" in raw else raw.assign(scale=PAPER_SCALE))
     replaced = job_superseded(runs)
     runs = newest_per_job(runs).reset_index(drop=True)
     bad = (runs["status"] == "ok") & runs["auroc"].isna()
@@ -101,7 +113,7 @@ def _data_caps(runs: pd.DataFrame) -> pd.Series:
     """Describe subsampled data (max_train_normals, max_test), empty for the full protocol.
 
     Capped rows are not the paper's settings whatever their suite, so they form their
-    own group and say so in every caption.
+    own group and say so in every caption (rows of a named scale say it through their scale).
     """
     text = pd.Series("", index=runs.index, dtype=object)
     for col, name in (("max_train_normals", "training normals"), ("max_test", "test samples")):
@@ -115,7 +127,7 @@ def _data_caps(runs: pd.DataFrame) -> pd.Series:
 def _method_names(runs: pd.DataFrame) -> pd.Series:
     """Detector name, suffixed with its parameters only where one report group ran several configurations."""
     method = runs["detector"].copy()
-    keys = ["smoke", "data_cap", "selection", "protocol_version", "detector"]
+    keys = ["smoke", "scale", "data_cap", "selection", "protocol_version", "detector"]
     several = runs.groupby(keys)["detector_params"].transform("nunique") > 1
     suffix = runs.loc[several, "detector_params"].map(_short_params)
     method[several] = runs.loc[several, "detector"] + "[" + suffix + "]"
@@ -129,9 +141,9 @@ def _short_params(params: str) -> str:
 
 @dataclass(frozen=True)
 class Group:
-    """One report unit: rows of one selection policy, protocol version and kind of settings.
+    """One report unit: rows of one selection policy, protocol version, scale and kind of settings.
 
-    Policies are never averaged together: each group gets its own files, and the tag
+    Policies and scales are never averaged together: each group gets its own files, and the tag
     in every file name says which group it is.
     """
 
@@ -139,11 +151,13 @@ class Group:
     protocol_version: str
     smoke: bool
     data_cap: str = ""
+    scale: str = "paper"
 
     @property
     def tag(self) -> str:
-        """File-name suffix, e.g. ``paper_v1`` or ``smoke_strict_v1``."""
-        kind = ["smoke"] if self.smoke else (["capped"] if self.data_cap else [])
+        """File-name suffix, e.g. ``paper_v1``, ``smoke_strict_v1`` or ``cpu_paper_v1``."""
+        kind = ["smoke"] if self.smoke else ([self.scale] if self.scale != PAPER_SCALE else
+                                            (["capped"] if self.data_cap else []))
         parts = kind + [self.selection or "unknown", f"v{self.protocol_version}"]
         return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", part) for part in parts)
 
@@ -152,6 +166,10 @@ class Group:
         """Sentence naming policy, protocol and settings, appended to every caption."""
         desc = POLICY_DESCRIPTIONS.get(self.selection, "policy not described in docs/methods.md")
         text = (f"Selection policy: {self.selection} ({desc}); protocol version {self.protocol_version}.")
+        if self.scale != PAPER_SCALE:
+            cap = f"; {self.data_cap}" if self.data_cap else ""
+            text = (f"{self.scale.upper()} SCALE ({scale_description(self.scale)}{cap}), not the paper's size. "
+                    + text)
         if self.smoke:
             cap = f"; {self.data_cap}" if self.data_cap else ""
             text = f"SMOKE SETTINGS (reduced data and training{cap}), not the paper's protocol. " + text
@@ -161,11 +179,13 @@ class Group:
 
 
 def split_groups(runs: pd.DataFrame) -> list[tuple[Group, pd.DataFrame]]:
-    """Split runs into groups, in a stable order (real settings before smoke, then by policy)."""
+    """Split runs into groups, in a stable order (real settings before smoke, then by scale and policy)."""
     out = []
-    keys = ["smoke", "data_cap", "selection", "protocol_version"]
-    for (smoke, cap, selection, version), rows in runs.groupby(keys, sort=True):
-        out.append((Group(selection=selection, protocol_version=version, smoke=bool(smoke), data_cap=cap), rows))
+    runs = runs if "scale" in runs else runs.assign(scale=PAPER_SCALE)
+    keys = ["smoke", "scale", "data_cap", "selection", "protocol_version"]
+    for (smoke, scale, cap, selection, version), rows in runs.groupby(keys, sort=True):
+        out.append((Group(selection=selection, protocol_version=version, smoke=bool(smoke), data_cap=cap,
+                          scale=scale), rows))
     return out
 
 

@@ -7,7 +7,7 @@ per detector, the mean, median, spread and extremes of that difference over the 
 cells the other policy does better in, and the two-sided Wilcoxon signed-rank test over the cells
 (one pair per cell, Demšar's unit; the seeds of one cell are not independent samples). Cells
 where either policy has no ok result (n.a., failed) are left out and counted. Groups are matched
-on everything but the policy (protocol version, smoke or not, data caps), so numbers of different
+on everything but the policy (protocol version, smoke or not, scale, data caps), so numbers of different
 settings are never subtracted from each other.
 """
 from __future__ import annotations
@@ -82,7 +82,7 @@ def policy_summary(cells: pd.DataFrame) -> pd.DataFrame:
 def _pairs(groups: list[tuple[Group, pd.DataFrame]]) -> list[tuple[Group, pd.DataFrame, Group, pd.DataFrame]]:
     """(base group, its rows, other group, its rows) for every non-base group with a base twin."""
     def twin_key(group: Group) -> tuple:
-        return group.protocol_version, group.smoke, group.data_cap
+        return group.protocol_version, group.smoke, group.data_cap, group.scale
 
     bases = {twin_key(g): (g, rows) for g, rows in groups if g.selection == BASE_POLICY}
     return [(*bases[twin_key(g)], g, rows) for g, rows in groups

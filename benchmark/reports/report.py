@@ -27,6 +27,7 @@ from .stats import ALPHA, rank_table
 from .styles import detector_styles
 from .tables import CellTable, build_cell_table, to_markdown, write_cell_table
 from .versions import summary_line, versions_note
+from .trends import write_table1_agreement, write_trend_reports
 
 ALL_SETTINGS_BY = ["dataset", "gamma_l", "gamma_p", "k_l"]
 
@@ -101,6 +102,8 @@ def _missing_for(missing: pd.DataFrame | None, group: Group) -> pd.DataFrame | N
         part = part[part["protocol_version"] == group.protocol_version]
     if "suite" in part:
         part = part[part["suite"].str.lower().eq("smoke") == group.smoke]
+    if "scale" in part:
+        part = part[part["scale"].fillna("").replace("", "paper") == group.scale]
     return part.assign(method=part["detector"]) if "detector" in part else part
 
 
@@ -143,14 +146,17 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
     """All files of one group, and its section of the index; ``superseded``: the group's rows of
     another detector version, whose cells get a mark."""
     tag, context = group.tag, group.caption
-    extra = {"selection": group.selection, "protocol_version": group.protocol_version,
-             "settings": "smoke" if group.smoke else ("capped" if group.data_cap else "full")}
+    extra = {"selection": group.selection, "protocol_version": group.protocol_version, "scale": group.scale,
+             "settings": "smoke" if group.smoke else (group.scale if group.scale != "paper" else
+                                                      ("capped" if group.data_cap else "full"))}
+    # Every title says the scale when it is not the paper's size (captions say it through ``context``).
+    suffix = "" if group.scale == "paper" else f" ({group.scale} scale)"
     written: list[Path] = []
     embedded: list[str] = []
     # One style per detector for every figure of the group, so a detector keeps its colour throughout.
     everyone = list(rows["method"]) + (list(missing["method"]) if missing is not None and "method" in missing else [])
     styles = detector_styles(order_methods(everyone))
-    all_table = build_cell_table(rows, ALL_SETTINGS_BY, "all_settings", f"All settings of the run ({tag})",
+    all_table = build_cell_table(rows, ALL_SETTINGS_BY, "all_settings", f"All settings of the run ({tag}){suffix}",
                                  context, missing, alpha, superseded)
     written += write_cell_table(all_table, report_dir, tag, extra)
     test_frames = []
@@ -158,6 +164,7 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
         part = filt(rows)
         if part.empty:
             continue
+        title += suffix
         table = build_cell_table(part, by, name, title, context, _filtered(filt, missing), alpha,
                                  _filtered(filt, superseded))
         written += write_cell_table(table, report_dir, tag, extra)
@@ -169,6 +176,11 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
             paths, text = _write_reproduction(table, ref, context, tag, report_dir, extra)
             written += paths
             embedded.append(text)
+            paths, text = write_table1_agreement(compare_to_paper(table.cells, ref), context, tag, report_dir,
+                                                 extra, suffix)
+            written += paths
+            if text:
+                embedded.append(text)
     paths, text = write_many_set_reports(rows, context, tag, report_dir, extra, alpha)
     written += paths
     if text:
@@ -177,12 +189,16 @@ def _write_group(group: Group, rows: pd.DataFrame, missing: pd.DataFrame | None,
     if not tests.empty:
         written += _write_tests(tests, context, tag, report_dir, extra)
     fig2 = plot_curves(fig2_rows(rows), "gamma_p", r"pollution $\gamma_p$ (% of the unlabeled training data)",
-                       r"Figure 2: AUROC (%) against pollution ($\gamma_l$ = .05, $k_l$ = 1)", context,
+                       r"Figure 2: AUROC (%) against pollution ($\gamma_l$ = .05, $k_l$ = 1)" + suffix, context,
                        report_dir / f"fig2_pollution_{tag}", x_percent=True, missing=_filtered(fig2_rows, missing), styles=styles)
     fig3 = plot_curves(fig3_rows(rows), "k_l", r"known anomaly classes $k_l$ (count)",
-                       r"Figure 3: AUROC (%) against anomaly diversity ($\gamma_l$ = .05, $\gamma_p$ = .1)", context,
+                       r"Figure 3: AUROC (%) against anomaly diversity ($\gamma_l$ = .05, $\gamma_p$ = .1)" + suffix, context,
                        report_dir / f"fig3_diversity_{tag}", missing=_filtered(fig3_rows, missing), styles=styles)
     written += fig2 + fig3
+    # Beside each figure, its per-detector trends with their uncertainty.
+    paths, texts = write_trend_reports(rows, context, tag, report_dir, extra, suffix)
+    written += paths
+    embedded += texts
     lines = [f"## {tag}", "", context, "", "Files:", ""]
     lines += [f"- [{p.name}]({p.name})" for p in written]
     lines += [""] + embedded
