@@ -142,7 +142,8 @@ def run_job(job: Job, data_dir: str | None, device: str, plugins: tuple[str, ...
 
 def run_group(jobs: list[Job], data_dir: str | None, device: str, plugins: tuple[str, ...] = (),
               _retry_of: int | None = None) -> list[dict[str, Any]]:
-    """Fit the jobs of one cell together (the detector's ``fit_many``) and score each; one row per
+    """Fit the jobs of one cell together (the batched trainer of their detector class,
+    :func:`detectors.batched.fit_many`) and score each; one row per
     job, as :func:`run_job` would store it, with the flag ``trained_in_group_of=k``.
 
     ``fit_seconds`` of each row is the group's fitting time divided by the jobs trained in it (the
@@ -164,11 +165,12 @@ def run_group(jobs: list[Job], data_dir: str | None, device: str, plugins: tuple
         except Exception as exc:  # noqa: BLE001
             _record_failure(row, exc)
     if prepared:
-        cls = type(prepared[0][1])
+        from detectors.batched import fit_many
+
         start = time.perf_counter()
         try:
-            outcomes = cls.fit_many([d for _, d, _ in prepared],
-                                    [(split.X_train, split.y_train, split.eval_set) for _, _, split in prepared])
+            outcomes = fit_many([d for _, d, _ in prepared],
+                                [(split.X_train, split.y_train, split.eval_set) for _, _, split in prepared])
         except Exception as exc:  # noqa: BLE001
             if _is_cuda_oom(exc) and len(jobs) > 1 and _retry_of is None:
                 del prepared

@@ -56,7 +56,7 @@ def describe_plan(jobs: list[Job], store: ResultsStore, device: str = "auto", pe
     group_notes: dict[int, str] = {}  # group size -> how the perf figures covered it
     index = {id(job): i for i, job in enumerate(jobs)}
     rest = [job for job, value in zip(jobs, seconds) if value is None and job.key not in done]
-    for group in group_jobs(rest, max(int(batch_experiments), 1)):
+    for group in group_jobs(rest, max(int(batch_experiments), 1), device):
         from_perf = perf_estimate(group[0], perf, len(group))
         if from_perf is None:
             continue

@@ -6,9 +6,10 @@ their row comes from another computation version of the detector (:mod:`benchmar
 
 A task is one job, or, with ``batch_experiments=K``, a group of at most K pending jobs of one
 cell (same detector, parameters, selection, dataset, γl, γp, k_l and subsampling) that the
-detector trains as one model (its ``fit_many``, see :mod:`detectors.batched`). Resume stays per
-job: only pending jobs are grouped, and every job gets its own row. Detectors without
-``fit_many`` run one by one. ``workers_per_gpu=N`` runs N tasks per GPU at a time
+detector trains as one model (the batched trainer registered for its class, see
+:mod:`detectors.batched`). Resume stays per job: only pending jobs are grouped, and every job gets
+its own row. Detectors without a batched trainer run one by one, and so do image cells on CPU
+(:func:`detectors.batched.stacking_pays`). ``workers_per_gpu=N`` runs N tasks per GPU at a time
 (:mod:`benchmark.devices`).
 """
 from __future__ import annotations
@@ -86,7 +87,7 @@ def run_jobs(jobs: list[Job], store: ResultsStore, *, data_dir: str | None, devi
               file=sys.stderr)
     if not state.stale.empty:
         print(f"note: {state.describe()}", file=sys.stderr)
-    groups = group_jobs(pending, max(batch_experiments, 1))
+    groups = group_jobs(pending, max(batch_experiments, 1), device)
     costs = expected_costs(pending, device, stored_timings(rows))
     bar = JobBar(pending, costs, enabled=progress)
     run_id = uuid.uuid4().hex
@@ -127,13 +128,13 @@ def batch_key(job: Job) -> tuple:
             e.max_train_normals, e.max_test)
 
 
-def group_jobs(jobs: list[Job], size: int) -> list[list[Job]]:
+def group_jobs(jobs: list[Job], size: int, device: str = "auto") -> list[list[Job]]:
     """Tasks: groups of at most ``size`` jobs with one :func:`batch_key` whose detector can train
-    them together, in the order of their first job; every other job alone. On every device: how
-    a group runs its copies there (``vmap`` or one after another) is the stack's choice,
-    :func:`detectors.batched.stacked.choose_strategy`."""
+    them together where stacking pays on ``device`` (:func:`detectors.batched.stacking_pays`: not
+    image sets on CPU), in the order of their first job; every other job alone."""
+    from datasets import DATASETS
     from detectors import get_detector_class
-    from detectors.batched import supports_batching
+    from detectors.batched import stacking_pays, supports_batching
 
     def batchable(name: str) -> bool:
         try:
@@ -144,7 +145,9 @@ def group_jobs(jobs: list[Job], size: int) -> list[list[Job]]:
     groups: list[list[Job]] = []
     open_group: dict[tuple, list[Job]] = {}
     for job in jobs:
-        if size <= 1 or not batchable(job.detector):
+        info = DATASETS.get(job.experiment.dataset)
+        images = info is not None and info.kind == "image"
+        if size <= 1 or not batchable(job.detector) or not stacking_pays(device, images):
             groups.append([job])
             continue
         key = batch_key(job)

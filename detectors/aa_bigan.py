@@ -93,7 +93,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import ClassVar, Iterator, NamedTuple, Sequence
+from typing import ClassVar, Iterator, NamedTuple
 
 import numpy as np
 import torch
@@ -113,6 +113,7 @@ from .networks.bigan import (
 from .params import Interval, IntTuple, IsBool, IsNone
 from .registry import register
 from .torch_base import TorchDetector
+from .torch_utils import MIN_TRAIN_BATCH, training_batches
 
 # -- configuration (docs/methods.md §4, AA-BiGAN public code) ------------------------------------
 PAPER_EPOCHS = {"mnist": 200, "fmnist": 200, "cifar10": 1000}
@@ -133,7 +134,6 @@ ANOMALY_BATCH_TABLE: dict[str, dict[float, int]] = {
 }
 ANOMALY_BATCH_MATCH = 0.1  # relative tolerance when matching a derived gamma_l to the table
 MIN_ANOMALY_BATCH = 2
-MIN_BATCH = 2  # train-mode BatchNorm needs two samples
 # the loss terms by name: D_xz's three pairs, then D_xx's three; which of them G and E minimise
 TERMS = ("xz/normal", "xz/generated", "xz/anomaly", "xx/normal", "xx/reconstruction", "xx/anomaly")
 G_TERMS = ("xz/generated", "xx/normal", "xx/reconstruction", "xx/anomaly")
@@ -193,7 +193,7 @@ class _Cycler:
         return out.to(self.device)
 
 
-class _Batch(NamedTuple):
+class Batch(NamedTuple):
     """One iteration's inputs and the E / G outputs computed from them (with their graph)."""
 
     xp: torch.Tensor            # normals x+
@@ -204,8 +204,8 @@ class _Batch(NamedTuple):
     gz: torch.Tensor            # G(z)
     rec: torch.Tensor           # G(E(x+))
 
-    def detached(self) -> "_Batch":
-        return _Batch(*(None if t is None else t.detach() for t in self))
+    def detached(self) -> "Batch":
+        return Batch(*(None if t is None else t.detach() for t in self))
 
 
 @register("aa-bigan")
@@ -296,15 +296,6 @@ class AABiGAN(TorchDetector):
         self.arch = arch
         self.contamination = contamination
 
-    @classmethod
-    def fit_many(cls, detectors: Sequence["AABiGAN"], data: Sequence[tuple]) -> list[BaseException | None]:
-        """Fit several detectors of one benchmark cell (same parameters but ``random_state``) as one
-        stacked model, each on its own ``(X, y, eval_set)``; per detector None (fitted as ``fit``
-        would) or the exception its ``fit`` would have raised. See :mod:`detectors.batched`."""
-        from .batched.aa_bigan import fit_many
-
-        return fit_many(detectors, data)
-
     # -- setup -------------------------------------------------------------------------
     def _prepare(self, X: torch.Tensor) -> torch.Tensor:
         """Images to 32x32 in [0, 1] (bilinear), channels-last; tables unchanged."""
@@ -342,8 +333,8 @@ class AABiGAN(TorchDetector):
         self._x_normal = self._prepare(X[~anomalous])
         self._x_anom = self._prepare(X[anomalous])
         n_pos, n_neg = len(self._x_normal), len(self._x_anom)
-        if n_pos < MIN_BATCH:
-            raise ValueError(f"AABiGAN needs at least {MIN_BATCH} unlabelled (normal) samples; got {n_pos}")
+        if n_pos < MIN_TRAIN_BATCH:
+            raise ValueError(f"AABiGAN needs at least {MIN_TRAIN_BATCH} unlabelled (normal) samples; got {n_pos}")
         self.gamma_l_ = n_neg / (n_pos + n_neg)
         self.supervised_ = n_neg > 0
         design = _design(self.arch_)
@@ -385,16 +376,16 @@ class AABiGAN(TorchDetector):
         return z.to(self.device_)
 
     # -- losses ------------------------------------------------------------------------
-    def _forward(self, xp: torch.Tensor, xn: torch.Tensor | None, z: torch.Tensor) -> _Batch:
+    def _forward(self, xp: torch.Tensor, xn: torch.Tensor | None, z: torch.Tensor) -> Batch:
         """E once on [x+, x-] and G once on [E(x+), z] (the public code's batch composition)."""
         n = len(xp)
         with self._autocast():
             e_all = self.encoder_(xp if xn is None else torch.cat([xp, xn]))
             ep = e_all[:n]
             g_all = self.generator_(torch.cat([ep, z]))
-        return _Batch(xp, xn, z, ep, None if xn is None else e_all[n:], g_all[n:], g_all[:n])
+        return Batch(xp, xn, z, ep, None if xn is None else e_all[n:], g_all[n:], g_all[:n])
 
-    def _pair_terms(self, phase: str, batch: _Batch, targets: dict[str, float], weights: dict[str, float]
+    def _pair_terms(self, phase: str, batch: Batch, targets: dict[str, float], weights: dict[str, float]
                     ) -> dict[str, torch.Tensor]:
         """The six least-squares terms of one phase, by name, each with its own target and weight.
         D_xx's first tower runs once for both pairs that start with x+ (same batch: exact)."""
@@ -409,14 +400,14 @@ class AABiGAN(TorchDetector):
         return {term: least_squares(phase, term, out, targets[term], weights.get(term, 1.0))
                 for term, out in outputs.items()}
 
-    def _d_terms(self, batch: _Batch) -> dict[str, torch.Tensor]:
+    def _d_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
         """D's terms on detached E / G outputs: gradients reach D_xz and D_xx only."""
         a, b, m = self.a, self.b, self._m
         targets = {"xz/normal": a, "xz/generated": b, "xz/anomaly": m,
                    "xx/normal": a, "xx/reconstruction": b, "xx/anomaly": m}
         return self._pair_terms("D", batch.detached(), targets, {})
 
-    def _ge_terms(self, batch: _Batch) -> dict[str, torch.Tensor]:
+    def _ge_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
         """G's and E's terms: every pair towards c, the D_xx ("cycle") terms weighted."""
         w = self.cycle_weight_
         return self._pair_terms("GE", batch, dict.fromkeys(TERMS, self.c), {t: w for t in TERMS if t.startswith("xx/")})
@@ -437,11 +428,8 @@ class AABiGAN(TorchDetector):
     def _train_epoch(self, epoch: int, X: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         sums: dict[str, float] = {}
         n_batches = 0
-        for idx in self._normal_batches():
-            xp = self._x_normal[idx]
-            xn = self._x_anom[self._anomaly_cycler.take(self.batch_anomaly_)] if self.supervised_ else None
-            losses = self._step(xp, xn, self._noise(len(idx)))
-            for k, v in losses.items():
+        for xp, xn, z in self.epoch_inputs():
+            for k, v in self._step(xp, xn, z).items():
                 sums[k] = sums.get(k, 0.0) + v
             n_batches += 1
         for scheduler in self._schedulers:
@@ -450,17 +438,17 @@ class AABiGAN(TorchDetector):
 
     def _batches_per_epoch(self) -> int:
         n, bs = len(self._x_normal), self.batch_normal_
-        return n // bs + (n % bs >= MIN_BATCH)
+        return n // bs + (n % bs >= MIN_TRAIN_BATCH)
 
-    def _normal_batches(self) -> Iterator[torch.Tensor]:
-        """One shuffled pass over the normals; the last incomplete batch is kept (public code)
-        unless it holds fewer than MIN_BATCH samples."""
-        n, bs = len(self._x_normal), self.batch_normal_
-        order = torch.randperm(n, generator=self._generator).to(self.device_)
-        for start in range(0, n, bs):
-            idx = order[start:start + bs]
-            if len(idx) >= MIN_BATCH:
-                yield idx
+    def epoch_inputs(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]]:
+        """The inputs ``(x+, x-, z)`` of each training step of one epoch, drawn from the detector's
+        generator: one shuffled pass over the normals (the last incomplete batch kept, as in the
+        public code, unless it holds a single sample), for each batch the next collected anomalies
+        of the cycle (None in the unsupervised variant) and fresh codes. Used by ``_train_epoch``
+        and by the trainer of several detectors at once."""
+        for idx in training_batches(len(self._x_normal), self.batch_normal_, self._generator, self.device_):
+            xn = self._x_anom[self._anomaly_cycler.take(self.batch_anomaly_)] if self.supervised_ else None
+            yield self._x_normal[idx], xn, self._noise(len(idx))
 
     def _step(self, xp: torch.Tensor, xn: torch.Tensor | None, z: torch.Tensor) -> dict[str, float]:
         """One iteration: D steps on detached E / G outputs; then G and E each step on the gradient
@@ -468,8 +456,7 @@ class AABiGAN(TorchDetector):
         afresh after its step)."""
         batch = self._forward(xp, xn, z)
         self._opt_d.zero_grad(set_to_none=True)
-        with self._autocast():
-            d = self._d_losses(self._d_terms(batch))
+        d = self.d_losses(batch)
         d["d"].backward()
         self._opt_d.step()
 
@@ -480,14 +467,25 @@ class AABiGAN(TorchDetector):
         self._opt_e.step()
         return {"loss_" + name: loss.item() for name, loss in (*d.items(), *ge.items())}
 
-    def _ge_backward(self, batch: _Batch) -> dict[str, torch.Tensor]:
+    def d_losses(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """D's loss ``"d"`` (what D's step minimises) and each head's part, on the detached E / G
+        outputs of ``batch`` (:meth:`_forward`); see :meth:`_d_losses`."""
+        with self._autocast():
+            return self._d_losses(self._d_terms(batch))
+
+    def ge_losses(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """G's loss ``"g"`` and E's loss ``"e"`` on ``batch`` (:meth:`_forward`), each to be
+        back-propagated into its own network's weights only; see :meth:`_ge_losses`."""
+        with self._autocast():
+            return self._ge_losses(self._ge_terms(batch))
+
+    def _ge_backward(self, batch: Batch) -> dict[str, torch.Tensor]:
         """G's and E's gradients, each of its own loss: G's loss back-propagated into G's weights
         only, then E's into E's weights only, through the same graph. The generated pair's
         gradient never reaches E (it would through the BatchNorm statistics G shares between
         E(x+) and z); the reconstruction term reaches both (``tests/test_aa_bigan.py`` checks the
         applied gradients against the two losses)."""
-        with self._autocast():
-            ge = self._ge_losses(self._ge_terms(batch))
+        ge = self.ge_losses(batch)
         ge["g"].backward(inputs=list(self.generator_.parameters()), retain_graph=True)
         ge["e"].backward(inputs=list(self.encoder_.parameters()))
         return ge

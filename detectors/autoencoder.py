@@ -29,7 +29,7 @@ from torch import nn
 from .errors import DivergenceError
 from .progress import report_epoch
 from .networks.factory import build_decoder, build_encoder
-from .torch_utils import minibatch_indices, torch_seed, use_channels_last
+from .torch_utils import torch_seed, training_batches, use_channels_last
 
 LR_DECAY = 0.1  # factor applied at each learning-rate milestone
 PRETRAIN_STAGE = "autoencoder"  # the stage name its epochs are reported under (detectors.progress)
@@ -73,7 +73,7 @@ def train_autoencoder(
 
     Weight initialisation and batch order both derive from ``generator``, so the result is a
     function of the caller's seed only. ``history``, when given, receives the mean loss of every
-    epoch. Batches of a single sample are skipped (BatchNorm cannot normalise them in training).
+    epoch. A last batch of a single sample is skipped (:func:`detectors.torch_utils.training_batches`).
     ``reduction`` is one of :data:`AE_LOSS_REDUCTIONS` (see the module docstring).
     """
     if reduction not in AE_LOSS_REDUCTIONS:
@@ -93,10 +93,8 @@ def train_autoencoder(
     decoder.train()
     for epoch in range(epochs):
         total, count = torch.zeros((), device=device), 0  # summed on the device: no sync per batch
-        for idx in minibatch_indices(len(X), batch_size, generator, device):
-            if len(idx) < 2:
-                continue
-            x = X.index_select(0, idx)  # X[idx] does the same, 3.7x slower (one MNIST batch)
+        for idx in training_batches(len(X), batch_size, generator, device):
+            x = X.index_select(0, idx)  # gathers as X[idx] does, through a simpler kernel
             loss = sum(autoencoder_loss_terms(encoder, decoder, x, reduction).values())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -14,13 +14,11 @@ The pretrained encoder *is* copied into φ, as the paper describes; the public c
 (its state-dict keys do not match, their open issue #9), so its published numbers come from a
 randomly initialised φ. The autoencoder's loss is the per-pixel mean of the public code
 (``ae_loss="mean"``; see :mod:`detectors.autoencoder` for the measurement behind that choice).
-Memory: the whole training set is held on the device as one float32 tensor while fitting (the outside
-checks of issue 14 saw a 0.9 GiB peak on a full MNIST class, against 0.6 GiB for the public code).
+Memory: the whole training set is held on the device as one float32 tensor while fitting.
 Default selection is the last epoch, as the Deep SAD authors reported (``eval_every=None``).
-Speed: image nets run channels-last, with the equivalent forms of :mod:`detectors.networks.lenet`
-(``benchmarks/deep_sad_speed.py`` times them against an earlier commit).
+Speed: image nets run channels-last, with the equivalent forms of :mod:`detectors.networks.lenet`.
 Same seed → identical scores on CPU; on CUDA the transposed convolutions of the pretraining use
-non-deterministic kernels, so reruns differ slightly (max score difference 0.007 seen on an H200).
+non-deterministic kernels, so reruns differ slightly.
 """
 from __future__ import annotations
 
@@ -38,7 +36,7 @@ from .networks.factory import build_encoder
 from .params import Interval, IntTuple, IsBool, Options
 from .registry import register
 from .torch_base import TorchDetector
-from .torch_utils import batched_inference, minibatch_indices, use_channels_last
+from .torch_utils import batched_inference, training_batches, use_channels_last
 
 # Constants of the method (docs/methods.md §5).
 DIST_EPS = 1e-6  # keeps the inverse loss of labelled anomalies finite
@@ -84,13 +82,6 @@ def sad_loss_terms(dist: torch.Tensor, labelled: torch.Tensor, eta: float) -> di
         "unlabelled": torch.where(labelled, torch.zeros_like(dist), dist).sum() / n,
         "labelled": torch.where(labelled, eta / (dist + DIST_EPS), torch.zeros_like(dist)).sum() / n,
     }
-
-
-def training_batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device):
-    """Shuffled index batches, without the single-sample batch that BatchNorm cannot train on."""
-    for idx in minibatch_indices(n, batch_size, generator, device):
-        if len(idx) >= 2 or n == 1:
-            yield idx
 
 
 @register("deep-sad")
@@ -164,15 +155,6 @@ class DeepSAD(TorchDetector):
         self.max_rows = max_rows
         self.contamination = contamination
 
-    @classmethod
-    def fit_many(cls, detectors: Sequence["DeepSAD"], data: Sequence[tuple]) -> list[BaseException | None]:
-        """Fit several detectors of one benchmark cell (same parameters but ``random_state``) as one
-        stacked model, each on its own ``(X, y, eval_set)``; per detector None (fitted as ``fit``
-        would) or the exception its ``fit`` would have raised. See :mod:`detectors.batched`."""
-        from .batched.deep_sad import fit_many
-
-        return fit_many(detectors, data)
-
     # -- hooks ---------------------------------------------------------------------------
     def _build(self, X: torch.Tensor, y: torch.Tensor) -> None:
         self.arch_ = resolve_arch(self.arch, tuple(X.shape[1:]))
@@ -184,12 +166,21 @@ class DeepSAD(TorchDetector):
                 generator=self._generator, device=self.device_,
                 lr_milestones=tuple(self.ae_lr_milestones), history=ae_history, reduction=self.ae_loss,
             )
-            self.net_ = copy.deepcopy(encoder)
+            net = copy.deepcopy(encoder)
             self.fit_info_["ae_final_loss"] = ae_history[-1]
         else:
-            self.net_ = build_encoder(self.arch_, tuple(X.shape[1:])).to(self.device_)
+            net = build_encoder(self.arch_, tuple(X.shape[1:])).to(self.device_)
             if X.dim() == 4:  # the pretrained encoder is channels-last already
-                use_channels_last(self.net_)
+                use_channels_last(net)
+        self.set_network(net, X, y)
+
+    def set_network(self, net: nn.Module, X: torch.Tensor, y: torch.Tensor) -> None:
+        """The end of :meth:`build`: φ is ``net`` (the pretrained encoder, or a fresh one when
+        there is no pretraining), the centre c its mean embedding of ``X``, and φ's optimizer.
+
+        A trainer that pretrains the autoencoders of several detectors together calls it with
+        each detector's own encoder."""
+        self.net_ = net
         self.c_ = self._init_center(X)
         self.optimizer_ = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         self.fit_info_["n_labelled_anomalies"] = int(y.sum())
@@ -210,7 +201,7 @@ class DeepSAD(TorchDetector):
         labelled = y == 1
         total, count = torch.zeros((), device=self.device_), 0
         for idx in training_batches(len(X), int(self.batch_size), self._generator, self.device_):
-            # index_select: what X[idx] does, 3.7x faster on one MNIST batch
+            # index_select gathers the batch as X[idx] does, through a simpler kernel
             loss = sum(self._loss_terms(X.index_select(0, idx), labelled.index_select(0, idx)).values())
             self.optimizer_.zero_grad(set_to_none=True)
             loss.backward()

@@ -22,12 +22,12 @@ import torch
 from scipy.special import expit
 from torch import nn
 
-from .deep_sad import SCORE_BATCH, Milestones, milestone_lr, set_lr, training_batches
+from .deep_sad import SCORE_BATCH, Milestones, milestone_lr, set_lr
 from .networks.arch import resolve_arch
 from .networks.factory import build_encoder
 from .registry import register
 from .torch_base import TorchDetector
-from .torch_utils import batched_inference, use_channels_last
+from .torch_utils import batched_inference, training_batches, use_channels_last
 
 
 class EncoderClassifier(nn.Module):

@@ -19,9 +19,26 @@ A detector that lists ``max_rows`` among its parameters (Deep SAD, supervised, N
 trains on a stratified seeded subsample of at most that many rows when the training set is larger
 (``None``, the default: every row); suites set it where a set is too large for an epoch-based
 schedule on the hardware at hand (see :mod:`detectors.subsample`).
+
+Fitting step by step. ``fit`` runs five public steps, which a trainer of several detectors at
+once (:mod:`detectors.batched`) runs per detector around its own stacked training, so that
+checks, seeding, per-epoch bookkeeping, selection and ``fit_info_`` are the same there:
+
+1. :meth:`TorchDetector.start_fit` checks the input as ``fit`` does, resolves the device, seeds
+   the detector's own :attr:`~TorchDetector.generator` and puts the data on the device;
+2. :meth:`TorchDetector.build` creates networks and optimizers under :meth:`~TorchDetector.seeded`;
+3. :meth:`TorchDetector.start_epochs` gives the number of epochs and prepares validation;
+4. :meth:`TorchDetector.end_epoch`, after each epoch's training, checks and records its losses,
+   evaluates and keeps the best weights when due, and says whether to stop early;
+5. :meth:`TorchDetector.finish_fit` loads the selected weights and leaves the detector fitted.
+
+Between 3 and 5 a trainer may train the detector's networks (its ``_modules()``) any way that
+gives what ``_train_epoch`` gives, drawing every random number from :attr:`~TorchDetector.generator`
+in the order ``_train_epoch`` draws them.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
@@ -96,9 +113,8 @@ class TorchDetector(SemiSupervisedDetector):
     # -- the loop ------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None) -> None:
         Xt, yt = self._start_fit(X, y, eval_set)
-        with torch_seed(self._seed, self.device_):
-            self._build(Xt, yt)
-        epochs = self._start_epochs()
+        self.build(Xt, yt)
+        epochs = self.start_epochs()
         progress = range(epochs)
         if getattr(self, "verbose", False):
             from tqdm.auto import tqdm
@@ -106,12 +122,40 @@ class TorchDetector(SemiSupervisedDetector):
             progress = tqdm(progress, desc=type(self).__name__, leave=False)
         for epoch in progress:
             self._set_train(True)
-            if self._end_epoch(epoch, self._train_epoch(epoch, Xt, yt)):
+            if self.end_epoch(epoch, self._train_epoch(epoch, Xt, yt)):
                 break
         self._finish_epochs()
 
-    # The loop's steps, also called per detector by the trainers of several detectors at once
-    # (:mod:`detectors.batched`), so that checks, selection and ``fit_info_`` are the same there.
+    # -- fitting step by step (module docstring) -------------------------------------------
+    def start_fit(self, X: Any, y: Any = None, eval_set: tuple | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Step 1: what ``fit`` does before the networks exist; the training data on the device
+        as ``(X, y)`` tensors (``y``: 1 for collected anomalies)."""
+        X, y, eval_set = self._begin_fit(X, y, eval_set)
+        self._fit_X = X  # for finish_fit: the training scores are computed from it on first read
+        return self._start_fit(X, y, eval_set)
+
+    @property
+    def generator(self) -> torch.Generator:
+        """The detector's own random generator during a fit (seeded by :meth:`start_fit` from
+        ``random_state``): every random draw of training comes from it."""
+        return self._generator
+
+    def seeded(self) -> contextlib.AbstractContextManager[None]:
+        """A block in which torch's global generators are seeded with the detector's seed (layer
+        initialisation draws from them), restored afterwards."""
+        return torch_seed(self._seed, self.device_)
+
+    def build(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        """Step 2: networks and optimizers for the data of :meth:`start_fit`, under :meth:`seeded`."""
+        with self.seeded():
+            self._build(X, y)
+
+    def finish_fit(self) -> "TorchDetector":
+        """Step 5: the selected epoch's weights and ``fit_info_``; the detector is fitted."""
+        self._finish_epochs()
+        X, self._fit_X = self._fit_X, None
+        return self._end_fit(X)
+
     def _start_fit(self, X: np.ndarray, y: np.ndarray, eval_set: tuple[np.ndarray, np.ndarray] | None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Device, seed, the detector's own generator and the data as tensors on the device.
@@ -129,8 +173,9 @@ class TorchDetector(SemiSupervisedDetector):
         self._eval_set = eval_set
         return to_tensor(X, self.device_), torch.as_tensor(y, device=self.device_)
 
-    def _start_epochs(self) -> int:
-        """After ``_build``: the number of epochs to run; validation tensors and selection state."""
+    def start_epochs(self) -> int:
+        """Step 3, after :meth:`build`: the number of epochs to run; validation tensors and
+        selection state."""
         self._epochs = self._planned_epochs()
         # eval_every=None: the detector does no selection (its paper used the last epoch) and
         # ignores an eval_set; an eval_set with a single label cannot rank epochs either.
@@ -144,9 +189,10 @@ class TorchDetector(SemiSupervisedDetector):
         self.history_: list[dict[str, Any]] = []
         return self._epochs
 
-    def _end_epoch(self, epoch: int, losses: dict[str, float]) -> bool:
-        """Check the epoch's losses, record them, evaluate and keep the best weights when due;
-        True when training should stop early."""
+    def end_epoch(self, epoch: int, losses: dict[str, float]) -> bool:
+        """Step 4, after training the 0-based ``epoch`` (the networks in training mode): check its
+        mean ``losses``, record them, evaluate and keep the best weights when due; True when
+        training should stop early."""
         for name, value in losses.items():
             if not math.isfinite(value):
                 raise DivergenceError(f"loss '{name}' became {value} at epoch {epoch + 1}")

@@ -62,6 +62,18 @@ def minibatch_indices(n: int, batch_size: int, generator: torch.Generator, devic
         yield order[start:start + batch_size]
 
 
+#: The smallest training batch: train-mode BatchNorm cannot normalise a single sample.
+MIN_TRAIN_BATCH = 2
+
+
+def training_batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[torch.Tensor]:
+    """One epoch's shuffled index batches (:func:`minibatch_indices`), the last incomplete batch
+    kept unless it holds fewer than :data:`MIN_TRAIN_BATCH` samples."""
+    for idx in minibatch_indices(n, batch_size, generator, device):
+        if len(idx) >= MIN_TRAIN_BATCH:
+            yield idx
+
+
 def batched_inference(fn: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
     """Apply ``fn`` over ``X`` in batches under inference mode; returns a float64 numpy array."""
     outputs = []

@@ -3,8 +3,8 @@
 Tolerance: on the MLP path the stacked computation happens to be bitwise equal on CPU; on the
 convolutional path ``vmap`` runs each convolution as one grouped convolution, whose sums are
 ordered differently, and after a few epochs scores differ by about 1e-6 relative (measured:
-at most 1.3e-6). The image tests run both ways of running the copies (``vmap`` and the loop,
-:func:`detectors.batched.stacked.choose_strategy`). ``rtol=1e-4, atol=1e-5`` leaves room for
+at most 1.3e-6). The image tests run the vmapped stack on CPU: the path a GPU takes (on CPU the
+runner fits image experiments one by one). ``rtol=1e-4, atol=1e-5`` leaves room for
 other BLAS builds while any shared random stream or BatchNorm statistic moves scores by far more
 (checked by breaking each once).
 """
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from detectors.batched import check_group, supports_batching
-from detectors.batched.stacked import STRATEGY_ENV, StackedAdam, StackedModules, choose_strategy
+from detectors.batched import TRAINERS, check_group, fit_many, stacking_pays, supports_batching
+from detectors.batched.stacked import StackedAdam
 from detectors.deep_sad import DeepSAD
 from detectors.errors import DivergenceError
 
@@ -42,7 +42,7 @@ def _images(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, N
 def _alone_and_together(params: dict, data: list) -> tuple[list[DeepSAD], list[DeepSAD], list]:
     alone = [DeepSAD(**params, random_state=s).fit(X, y, eval_set=ev) for s, (X, y, ev) in zip(SEEDS, data)]
     together = [DeepSAD(**params, random_state=s) for s in SEEDS]
-    outcomes = DeepSAD.fit_many(together, data)
+    outcomes = fit_many(together, data)
     return alone, together, outcomes
 
 
@@ -80,11 +80,9 @@ def test_tabular_group_of_unequal_sizes_matches_one_by_one():
     assert np.ptp([t.decision_function(X_test)[0] for t in together]) > 1e-3
 
 
-@pytest.mark.parametrize("strategy", ["vmap", "loop"])
-def test_mnist_sized_group_matches_one_by_one_with_validation_selection(strategy, monkeypatch):
+def test_mnist_sized_group_matches_one_by_one_with_validation_selection():
     """The LeNet path (convolutions, 2-D BatchNorm, transposed convolutions in the decoder), with
     an eval_set and per-epoch selection as the validation-selection policies use it."""
-    monkeypatch.setenv(STRATEGY_ENV, strategy)
     rng = np.random.default_rng(1)
     data = []
     for n in (64, 80, 64):
@@ -118,7 +116,7 @@ def test_one_failing_experiment_does_not_stop_the_others():
     huge = (good[0] * 1e30, good[1], None)  # finite input, infinite reconstruction loss
     params = dict(epochs=2, ae_epochs=2, batch_size=32, device="cpu", arch="mlp")
     together = [DeepSAD(**params, random_state=s) for s in (0, 1, 2)]
-    outcomes = DeepSAD.fit_many(together, [good, huge, (np.full((5, 12), np.nan), None, None)])
+    outcomes = fit_many(together, [good, huge, (np.full((5, 12), np.nan), None, None)])
     assert outcomes[0] is None
     assert isinstance(outcomes[1], DivergenceError) and "autoencoder reconstruction loss" in str(outcomes[1])
     assert isinstance(outcomes[2], ValueError) and "NaN" in str(outcomes[2])
@@ -148,55 +146,27 @@ def test_stacked_adam_moves_only_the_experiments_that_step():
     assert optim.steps[0].tolist() == [3, 2, 4]
 
 
-def test_strategy_is_the_loop_for_convolutions_on_cpu_and_vmap_otherwise(monkeypatch):
-    from detectors.networks.factory import build_encoder
+def test_trainers_register_in_one_table_for_the_exact_class():
+    """The table of :mod:`detectors.batched` names the trainer of each class; a subclass, or a
+    class without a trainer, is refused by name and fitted one by one by the runner."""
+    from detectors.aa_bigan import AABiGAN
+    from detectors.supervised import SupervisedClassifier
 
-    monkeypatch.delenv(STRATEGY_ENV, raising=False)
-    lenet, mlp = build_encoder("mnist", (1, 28, 28)), build_encoder("mlp", (12,))
-    assert choose_strategy([lenet, lenet]) == "loop"
-    assert choose_strategy([mlp, mlp]) == "vmap"
-    assert StackedModules.stack([mlp, mlp]).strategy == "vmap"
-    monkeypatch.setenv(STRATEGY_ENV, "vmap")
-    assert choose_strategy([lenet]) == "vmap"
-    monkeypatch.setenv(STRATEGY_ENV, "grouped")
-    with pytest.raises(ValueError, match="BENCH_STACK_STRATEGY must be one of"):
-        choose_strategy([lenet])
+    class MyDeepSAD(DeepSAD):
+        pass
+
+    assert supports_batching(DeepSAD) and supports_batching(AABiGAN)
+    assert not supports_batching(MyDeepSAD) and not supports_batching(SupervisedClassifier)
+    assert TRAINERS[DeepSAD].__module__ == "detectors.batched.deep_sad"
+    with pytest.raises(ValueError, match="no batched trainer is registered for MyDeepSAD; registered: .*DeepSAD"):
+        fit_many([MyDeepSAD(), MyDeepSAD()], [_table(np.random.default_rng(0), 40)] * 2)
 
 
-def test_loop_gives_each_copy_its_modules_layout_and_its_own_rows():
-    """The loop's rows keep the channels-last strides of the modules (so each copy's convolution
-    runs the single-experiment kernel); gradients and BatchNorm statistics land in each copy's
-    own rows, and a subset leaves the other rows alone."""
-    from torch.func import functional_call
-
-    from detectors.networks.factory import build_encoder
-    from detectors.torch_utils import use_channels_last
-
-    torch.manual_seed(0)
-    nets = [build_encoder("mnist", (1, 28, 28)) for _ in range(3)]
-    for net in nets:
-        use_channels_last(net)
-    stack = StackedModules.stack(nets, strategy="loop")
-    for name, p in nets[0].named_parameters():
-        assert stack.params[name].unbind(0)[1].stride() == p.stride()
-    stack.train(True)
-    x = torch.rand(2, 16, 1, 28, 28)
-    out = stack.map(lambda state, xb: functional_call(stack.template, state, (xb,)), [x], torch.tensor([0, 2]))
-    out.pow(2).sum().backward()
-    for j, k in enumerate((0, 2)):
-        nets[k].train(True)
-        own = nets[k](x[j])
-        torch.testing.assert_close(out[j], own, rtol=1e-5, atol=1e-6)
-        own.pow(2).sum().backward()
-        for name, p in nets[k].named_parameters():
-            torch.testing.assert_close(stack.params[name].grad[k], p.grad, rtol=1e-4, atol=1e-6)
-        for name, b in nets[k].named_buffers():
-            torch.testing.assert_close(stack.buffers[name][k], b)
-    for name in stack.params:
-        assert torch.count_nonzero(stack.params[name].grad[1]) == 0
-    for name, b in stack.buffers.items():
-        if name.endswith("running_mean"):  # copy 1 never ran: its running means are still zero
-            assert torch.count_nonzero(b[1]) == 0
+def test_stacking_pays_for_tables_anywhere_and_for_images_on_a_gpu():
+    assert stacking_pays("cpu", images=False) and stacking_pays("cuda:1", images=False)
+    assert stacking_pays("cuda", images=True) and stacking_pays("cuda:0", images=True)
+    assert not stacking_pays("cpu", images=True)
+    assert stacking_pays("auto", images=True) == torch.cuda.is_available()
 
 
 # -- AA-BiGAN ---------------------------------------------------------------------------------
@@ -212,7 +182,7 @@ def _aa_bigan_alone_and_together(params: dict, data: list):
 
     alone = [AABiGAN(**params, random_state=s).fit(X, y, eval_set=ev) for s, (X, y, ev) in zip(SEEDS, data)]
     together = [AABiGAN(**params, random_state=s) for s in SEEDS]
-    return alone, together, AABiGAN.fit_many(together, data)
+    return alone, together, fit_many(together, data)
 
 
 def _net_outputs(detector, X: np.ndarray) -> dict[str, np.ndarray]:
@@ -257,11 +227,9 @@ def test_aa_bigan_tabular_group_of_unequal_sizes_matches_one_by_one():
         _assert_same_aa_bigan(a, t, X_test)
 
 
-@pytest.mark.parametrize("strategy", ["vmap", "loop"])
-def test_aa_bigan_image_group_matches_one_by_one(strategy, monkeypatch):
+def test_aa_bigan_image_group_matches_one_by_one():
     """The MNIST nets (convolutions, transposed convolutions, BatchNorm in E, G and D), 28x28
     inputs resized inside the detector, channels-last layout."""
-    monkeypatch.setenv(STRATEGY_ENV, strategy)
     rng = np.random.default_rng(5)
     data = [_images(rng, n) for n in (40, 48, 40)]
     params = dict(epochs=2, batch_size=16, device="cpu", arch="mnist", eval_every=None)

@@ -16,7 +16,7 @@ from benchmark.jobs import Job, canonical_params
 from benchmark.protocol import Experiment
 from benchmark.runner import group_jobs, run_jobs
 from benchmark.store import COLUMNS, ResultsStore
-from detectors.batched.stacked import STRATEGY_ENV
+from detectors.batched import TRAINERS
 from detectors.deep_sad import DeepSAD
 from tests.conftest import TOY_PLUGIN
 
@@ -56,21 +56,27 @@ def test_cli_groups_match_one_by_one_and_resume_per_job(tmp_path, data_dir, caps
     np.testing.assert_allclose(g["auprc"], a["auprc"], rtol=1e-6)
 
 
-def test_on_cpu_image_groups_are_stacked_too(tmp_path, data_dir, monkeypatch, capsys):
-    """Image cells are grouped on CPU as tables are (their copies run one after another there,
-    see detectors.batched.stacked.choose_strategy), and give the rows of the jobs run alone."""
-    monkeypatch.delenv(STRATEGY_ENV, raising=False)
+def test_on_cpu_image_cells_run_one_by_one(tmp_path, data_dir):
+    """On CPU, --batch-experiments leaves image cells ungrouped (stacking pays there for tables
+    only, detectors.batched.stacking_pays): the rows of the jobs run alone, without a group flag."""
     argv = ["--suite", "smoke", "--detectors", "deep-sad", "--datasets", "mnist", "--gamma-p", "0", "--k-l", "1",
             "--max-train-normals", "64", "--max-test", "64", *TINY_ARGS, "--device", "cpu",
             "--data-dir", str(data_dir), "--no-progress"]
     assert main([*argv, "--out", str(tmp_path / "alone")]) == 0
     assert main([*argv, "--batch-experiments", "2", "--out", str(tmp_path / "grouped")]) == 0
-    assert "one by one" not in capsys.readouterr().err
     alone, grouped = (ResultsStore(tmp_path / name).latest().sort_values("job_key").reset_index(drop=True)
                       for name in ("alone", "grouped"))
-    assert len(grouped) == 2 and (grouped["flags"] == "trained_in_group_of=2").all()
+    assert len(grouped) == len(alone) > 1 and not grouped["flags"].str.contains("trained_in_group_of").any()
     assert list(grouped["job_key"]) == list(alone["job_key"])
     np.testing.assert_allclose(grouped["auroc"], alone["auroc"], rtol=1e-6)
+
+
+def test_image_cells_are_grouped_on_a_gpu_and_not_on_cpu():
+    jobs = [Job("test", Experiment("mnist", 0, 1, 1, 0.01, 0.0, seed=s), "deep-sad", canonical_params(TINY),
+                "oracle-10") for s in range(2)]
+    assert group_jobs(jobs, 2, "cuda:0") == [jobs]
+    assert group_jobs(jobs, 2, "cpu") == [[job] for job in jobs]
+    assert group_jobs(_deep_sad_jobs(range(2)), 2, "cpu") == [_deep_sad_jobs(range(2))]
 
 
 def test_grouping_keeps_cells_apart_and_leaves_other_detectors_alone(toy_plugin):
@@ -87,14 +93,14 @@ def test_grouping_keeps_cells_apart_and_leaves_other_detectors_alone(toy_plugin)
 
 def test_out_of_memory_group_is_retried_in_halves(tmp_path, data_dir, monkeypatch):
     """A group of four that runs out of memory is trained again as two groups of two; the rows say so."""
-    original = DeepSAD.fit_many.__func__
+    original = TRAINERS[DeepSAD]
 
-    def fit_many(cls, detectors, data):
+    def fit_many(detectors, data):
         if len(detectors) > 2:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return original(cls, detectors, data)
+        return original(detectors, data)
 
-    monkeypatch.setattr(DeepSAD, "fit_many", classmethod(fit_many))
+    monkeypatch.setitem(TRAINERS, DeepSAD, fit_many)
     with ResultsStore(tmp_path) as store:
         summary = run_jobs(_deep_sad_jobs(range(4)), store, data_dir=str(data_dir), device="cpu", progress=False,
                            batch_experiments=4)
@@ -106,13 +112,13 @@ def test_out_of_memory_twice_fails_the_jobs_and_the_run_goes_on(tmp_path, data_d
     """A group of two runs out of memory, then each job alone does too: both stored as failed
     with that reason (and the retry flag), and the next job still runs."""
 
-    def fit_many(cls, detectors, data):
+    def fit_many(detectors, data):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     def fit(self, X, y=None, eval_set=None):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
 
-    monkeypatch.setattr(DeepSAD, "fit_many", classmethod(fit_many))
+    monkeypatch.setitem(TRAINERS, DeepSAD, fit_many)
     monkeypatch.setattr(DeepSAD, "fit", fit)
     jobs = _deep_sad_jobs(range(2))
     later = [Job("test", Experiment("thyroid", -1, None, 1, 0.01, 0.0), "toy-centroid", canonical_params({}),

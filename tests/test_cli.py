@@ -157,13 +157,13 @@ def test_dry_run_estimates_from_the_perf_csv_of_the_device_at_hand(tmp_path, cap
 
 
 def test_dry_run_with_batch_experiments_costs_groups_from_the_perf_csv(tmp_path, capsys, monkeypatch, data_dir):
-    """--batch-experiments K reaches the dry run: two jobs of one cell cost one group of 2."""
+    """--batch-experiments K reaches the dry run: on a GPU, two jobs of one image cell cost one group of 2."""
     from tests.test_timings import bigan_cost, write_perf_csv
 
     monkeypatch.chdir(tmp_path)
-    write_perf_csv(tmp_path / "results" / "perf", groups=(2,))
+    write_perf_csv(tmp_path / "results" / "perf", kind="cuda", groups=(2,))
     args = ["--out", "o", "--suite", "images", "--detectors", "aa-bigan", "--datasets", "mnist", "--normal-classes",
-            "0", "--known-classes", "1,2", "--gamma-l", "0.05", "--device", "cpu", "--data-dir", str(data_dir),
+            "0", "--known-classes", "1,2", "--gamma-l", "0.05", "--device", "cuda", "--data-dir", str(data_dir),
             "--param", "aa-bigan.epochs=4", "--dry-run"]
     assert main([*args, "--batch-experiments", "2"]) == 0
     text = capsys.readouterr().out

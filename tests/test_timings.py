@@ -194,18 +194,21 @@ def test_a_group_costs_its_measured_k_else_interpolated_else_extrapolated(tmp_pa
 
 
 def test_dry_run_with_batch_experiments_shares_each_groups_cost_between_its_jobs(tmp_path):
-    write_perf_csv(tmp_path / "perf", groups=(9,))
-    perf = load_perf_timings("cpu", tmp_path / "perf")
+    write_perf_csv(tmp_path / "perf", kind="cuda", groups=(9,))
+    perf = load_perf_timings("cuda", tmp_path / "perf")
     (tmp_path / "out").mkdir()
     store = ResultsStore(tmp_path / "out")
-    # one cell, 10 seeds: with K = 9 a group of 9 and a group of 1 (the runner's grouping)
+    # one cell, 10 seeds: with K = 9 a group of 9 and a group of 1 (the runner's grouping on a GPU)
     jobs = [full_job("aa-bigan", {"epochs": 4}, seed=s) for s in range(10)]
-    text = describe_plan(jobs, store, "cpu", perf=perf, batch_experiments=9)
+    text = describe_plan(jobs, store, "cuda", perf=perf, batch_experiments=9)
     total = bigan_cost(3.0) + bigan_cost(1.0)
     row = next(line for line in text.splitlines() if line.startswith("| aa-bigan"))
     assert f"{total / 60:.1f} min" in row
     assert "in groups of up to 9 trained together" in text and "group sizes: K = 1 as 1" not in text
     assert "group sizes: K = 9 measured" in text
     # without --batch-experiments the same jobs cost ten single ones
-    text = describe_plan(jobs, store, "cpu", perf=perf)
+    text = describe_plan(jobs, store, "cuda", perf=perf)
     assert f"{10 * bigan_cost(1.0) / 60:.1f} min" in text and "groups of up to" not in text
+    # and so they do on CPU, where the runner does not group image cells
+    text = describe_plan(jobs, store, "cpu", perf=perf, batch_experiments=9)
+    assert f"{10 * bigan_cost(1.0) / 60:.1f} min" in text and "group sizes" not in text

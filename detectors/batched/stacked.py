@@ -22,21 +22,14 @@ different last-batch sizes. :func:`train_steps` handles that by masking: at step
 experiments that still have a batch, grouped by batch size (``vmap`` needs one shape); the others
 skip the step (weights, moments, step counts and BatchNorm statistics unchanged).
 
-Two ways to run the K copies, chosen by :func:`choose_strategy` (measured, see there):
-
-- ``"vmap"``: one vmapped call; each layer runs once for all K copies (a linear layer becomes a
-  batched matrix product, a convolution a grouped convolution). Pays where per-call overhead
-  dominates: on a GPU, and on CPU for the small MLPs of tables.
-- ``"loop"``: the same call made once per copy, on that copy's rows of the stacked tensors (views:
-  gradients and BatchNorm updates land in the stacks), outputs stacked. Each convolution is then
-  the ordinary single-experiment kernel. On CPU, where convolutions are compute-bound and torch's
-  grouped-convolution backward pass is slow, this costs what K separate fits cost and no more;
-  everything else (the stacked optimiser, the masking, the per-experiment bookkeeping) is shared.
+Each layer runs once for all K copies (a linear layer becomes a batched matrix product, a
+convolution a grouped convolution). That pays where per-call overhead dominates: on a GPU, and on
+CPU for the small MLPs of tables; on CPU, image experiments are fitted one by one instead
+(:func:`detectors.batched.registry.stacking_pays`).
 """
 from __future__ import annotations
 
 import copy
-import os
 from collections import defaultdict
 from typing import Any, Callable, Sequence
 
@@ -46,86 +39,21 @@ from torch.func import functional_call, stack_module_state, vmap
 
 State = dict[str, torch.Tensor]
 
-#: Environment variable that forces one way of running the copies ("vmap" or "loop"), for tests
-#: and measurements; unset or "auto": :func:`choose_strategy` decides.
-STRATEGY_ENV = "BENCH_STACK_STRATEGY"
-STRATEGIES = ("vmap", "loop")
-_CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
-
-
-def choose_strategy(modules: Sequence[nn.Module]) -> str:
-    """``"loop"`` for networks with convolutions on CPU, ``"vmap"`` otherwise (or what
-    :data:`STRATEGY_ENV` forces).
-
-    Why: on CPU, nine Deep SAD experiments of an MNIST cell vmapped cost 1.84x (autoencoder) and
-    2.80x (training) the CPU time of nine single epochs (``python -m benchmark.perf --k 1,9``;
-    the grouped convolutions' backward pass), while nine tabular experiments vmapped cost
-    0.30-0.52x (``benchmarks/batched_speed.py --dataset cardio``). The loop's figures are in
-    the README (Timings).
-    """
-    forced = os.environ.get(STRATEGY_ENV, "auto")
-    if forced in STRATEGIES:
-        return forced
-    if forced != "auto":
-        raise ValueError(f"{STRATEGY_ENV} must be one of auto, {', '.join(STRATEGIES)}; got {forced!r}")
-    on_cpu = all(p.device.type == "cpu" for m in modules for p in m.parameters())
-    has_conv = any(isinstance(layer, _CONVOLUTIONS) for m in modules for layer in m.modules())
-    return "loop" if on_cpu and has_conv else "vmap"
-
-
-def _stack_outputs(outputs: list[Any]) -> Any:
-    """The per-copy outputs of the loop stacked along a new first dimension, as vmap returns them
-    (tensors, and tuples, lists or dicts of them)."""
-    first = outputs[0]
-    if isinstance(first, torch.Tensor):
-        return torch.stack(outputs)
-    if isinstance(first, dict):
-        return {key: _stack_outputs([o[key] for o in outputs]) for key in first}
-    if isinstance(first, (tuple, list)):
-        return type(first)(_stack_outputs(list(column)) for column in zip(*outputs))
-    raise TypeError(f"cannot stack outputs of type {type(first).__name__}")
-
-
-def _rows_like_modules(stacked: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
-    """``stacked`` (a new leaf) laid out so that each row has the strides of ``original``:
-    ``torch.stack`` makes every row contiguous, and a channels-last weight that becomes contiguous
-    sends its convolution, and every layer after it, to the NCHW kernels (in the loop over nine
-    MNIST Deep SAD nets, NCHW max-pooling took 3.6 ms a call against 0.9 ms; torch profiler).
-    Strides are compared as numbers, since a (8, 1, 5, 5) weight is both contiguous and
-    channels-last to ``is_contiguous`` but not to the kernel choice."""
-    shape, strides = tuple(original.shape), tuple(original.stride())
-    n = original.numel()
-    dense = 1 + sum((d - 1) * st for d, st in zip(shape, strides)) == n
-    if not dense or strides == torch.empty(shape, device="meta").stride():
-        return stacked
-    laid = torch.empty_strided((len(stacked), *shape), (n, *strides), dtype=stacked.dtype, device=stacked.device)
-    laid.copy_(stacked.detach())
-    return laid.requires_grad_(stacked.requires_grad)
-
-
 class StackedModules:
     """K networks of one architecture as stacked tensors, callable together or by subset."""
 
-    def __init__(self, template: nn.Module, params: State, buffers: State, strategy: str = "vmap"):
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
+    def __init__(self, template: nn.Module, params: State, buffers: State):
         self.template = template  # on the meta device: structure and train/eval flag only
         self.params = params      # name -> (K, ...) leaf tensor that requires grad
         self.buffers = buffers    # name -> (K, ...) tensor (BatchNorm statistics)
-        self.strategy = strategy  # how map runs the copies (module docstring)
         self.k = len(next(iter(params.values())))
 
     @classmethod
-    def stack(cls, modules: Sequence[nn.Module], strategy: str | None = None) -> "StackedModules":
-        """Stack ``modules`` (same structure, same device); they are not changed. ``strategy``:
-        "vmap" or "loop"; None lets :func:`choose_strategy` decide."""
+    def stack(cls, modules: Sequence[nn.Module]) -> "StackedModules":
+        """Stack ``modules`` (same structure, same device); they are not changed."""
         modules = list(modules)
-        strategy = choose_strategy(modules) if strategy is None else strategy
         params, buffers = stack_module_state(modules)
-        if strategy == "loop":
-            originals = dict(modules[0].named_parameters())
-            params = {name: _rows_like_modules(t, originals[name]) for name, t in params.items()}
-        return cls(copy.deepcopy(modules[0]).to("meta"), params, buffers, strategy)
+        return cls(copy.deepcopy(modules[0]).to("meta"), params, buffers)
 
     def substack(self, prefix: str) -> "StackedModules":
         """A new stack of the submodule ``prefix`` (e.g. the encoder of an autoencoder), with
@@ -135,7 +63,7 @@ class StackedModules:
                     for name, t in state.items() if name.startswith(prefix + ".")}
 
         return StackedModules(copy.deepcopy(self.template.get_submodule(prefix)),
-                              take(self.params, True), take(self.buffers, False), self.strategy)
+                              take(self.params, True), take(self.buffers, False))
 
     def parameters(self, prefix: str | None = None) -> list[torch.Tensor]:
         """The stacked weights (of the submodule ``prefix`` only, when given)."""
@@ -166,8 +94,6 @@ class StackedModules:
 
         params = {name: t for name, t in self.params.items() if wanted(name)}
         buffers = {name: t for name, t in self.buffers.items() if wanted(name)}
-        if self.strategy == "loop":
-            return self._loop(fn, inputs, subset, {**params, **buffers})
         if subset is None:
             return vmap(fn)({**params, **buffers}, *inputs)
         buffers = {name: t[subset] for name, t in buffers.items()}
@@ -176,15 +102,6 @@ class StackedModules:
             for name, t in buffers.items():
                 self.buffers[name][subset] = t
         return out
-
-    def _loop(self, fn: Callable[..., Any], inputs: Sequence[torch.Tensor], subset: torch.Tensor | None,
-              state: State) -> Any:
-        """:meth:`map` one copy at a time: each call gets its rows of the stacks as views (one
-        ``unbind`` per tensor, whose backward pass stacks the rows' gradients once)."""
-        rows = {name: t.unbind(0) for name, t in state.items()}
-        which = range(self.k) if subset is None else subset.tolist()
-        outputs = [fn({name: r[k] for name, r in rows.items()}, *(x[j] for x in inputs)) for j, k in enumerate(which)]
-        return _stack_outputs(outputs)
 
     def load_into(self, k: int, module: nn.Module, prefix: str | None = None) -> nn.Module:
         """Copy experiment ``k``'s weights and buffers (of the submodule ``prefix``) into
@@ -196,29 +113,31 @@ class StackedModules:
         return module
 
 
-class StackedAdam:
+class StackedAdam(torch.optim.Optimizer):
     """``torch.optim.Adam`` (L2 weight decay added to the gradient) on stacked parameters, with a
     step count per experiment; :meth:`step` moves only the experiments of ``subset``.
 
     Adam's update is elementwise, so on the rows of one experiment it is the update of that
-    experiment's own Adam, provided its bias corrections use its own number of steps.
+    experiment's own Adam, provided its bias corrections use its own number of steps. A torch
+    optimizer with one parameter group, so that torch's learning-rate schedulers drive it.
     """
 
     def __init__(self, params: Sequence[torch.Tensor], k: int, *, lr: float, betas: tuple[float, float],
                  eps: float, weight_decay: float):
-        self.params = list(params)
-        self.lr, self.betas, self.eps, self.weight_decay = float(lr), betas, float(eps), float(weight_decay)
+        super().__init__(list(params), dict(lr=float(lr), betas=betas, eps=float(eps), weight_decay=float(weight_decay)))
         device = self.params[0].device
         self.steps = [torch.zeros(k, dtype=torch.float64, device=device) for _ in self.params]
         self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
 
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
+    @property
+    def params(self) -> list[torch.Tensor]:
+        """The stacked parameters it steps."""
+        return self.param_groups[0]["params"]
 
     @torch.no_grad()
-    def step(self, subset: torch.Tensor | None = None) -> None:
-        beta1, beta2 = self.betas
+    def step(self, subset: torch.Tensor | None = None) -> None:  # type: ignore[override]
+        group = self.param_groups[0]
+        lr, (beta1, beta2), eps, weight_decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         for p, (m, v), steps in zip(self.params, self.moments, self.steps):
             if p.grad is None:  # as torch's Adam: a parameter without gradient is not stepped
                 continue
@@ -227,13 +146,13 @@ class StackedAdam:
             step = steps[rows]
             shape = (-1,) + (1,) * (p.dim() - 1)
             param, grad, exp_avg, exp_avg_sq = p[rows], p.grad[rows], m[rows], v[rows]
-            if self.weight_decay != 0:
-                grad = grad.add(param, alpha=self.weight_decay)
+            if weight_decay != 0:
+                grad = grad.add(param, alpha=weight_decay)
             exp_avg.lerp_(grad, 1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            step_size = (self.lr / (1 - beta1 ** step)).to(p.dtype).view(shape)
+            step_size = (lr / (1 - beta1 ** step)).to(p.dtype).view(shape)
             bias_correction2_sqrt = (1 - beta2 ** step).sqrt().to(p.dtype).view(shape)
-            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(self.eps)
+            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
             param.sub_(step_size * exp_avg / denom)
             if subset is not None:  # advanced indexing copied the rows: write them back
                 p[subset], m[subset], v[subset] = param, exp_avg, exp_avg_sq
