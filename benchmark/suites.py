@@ -66,7 +66,7 @@ SMOKE_POINTS: tuple[tuple[float, float, int], ...] = (
 
 # XGBOD's bank (kNN, LOF and 11 OCSVMs on every training row, then every test row) at most on
 # 1,000 unlabelled rows and 250 collected anomalies (seeded subsample), on both tabular suites:
-# one job takes seconds there, against minutes per OCSVM member on shuttle's ~29,000 rows.
+# the bank's members cost quadratically in the training rows, and shuttle has ~29,000.
 XGBOD_CAPS: dict[str, Any] = {"max_train": 1000, "max_collected": 250}
 
 # SSAD's exact dense solve on shuttle's ~29,000 training points would need tens of GB: solve it
@@ -82,19 +82,18 @@ TABULAR_DETECTOR_PARAMS: dict[str, dict[str, Any]] = {
 # ``max_collected`` caps them too): SSAD's dense kernels and cubic dual solve, PyOD's OCSVM
 # (quadratic solve, scoring against its support vectors) and KDE (every test point against every
 # training point), and XGBOD's kNN/LOF/OCSVM members. Sets at or below a cap are untouched. The
-# caps are sized so that the non-deep detectors run the whole suite (43 sets, 2 γl, 5 seeds) in
-# under an hour on 2 cores (measured, see the README): one SSAD job with its 10 kernel widths
-# takes about 1 s at 500 + 100 rows and 7-10 s at 1,000 + every anomaly; XGBOD's cost is its bank,
-# one job 16 s on campaign at 1,000 + 250 (105 s at 2,000 + all 1,154 anomalies). AAD grows its
-# forest on every row but its update holds an m x m Gram matrix of the collected anomalies
-# (campaign's 1,154: 4 s a job; donors' 18,000: minutes and 2.6 GB per update).
+# caps are sized so that the non-deep detectors run the whole suite (43 sets, 2 γl, 5 seeds) on a
+# 2-core CPU: SSAD solves its dual for each of 10 kernel widths, so it gets the smallest cap
+# (500 unlabelled + 100 collected rows); XGBOD's cost is its bank, scored on every test row. AAD
+# grows its forest on every row but its update holds an m x m Gram matrix of the collected
+# anomalies (donors collects 18,000 at γl .05: a 2.6 GB matrix), hence ``max_collected``.
 ADBENCH_MAX_TRAIN = 2000
 # The deep detectors that pass over every training row in every epoch (Deep SAD: 150 + 150 epochs,
 # SS-DGM 150, NDA 100, the supervised classifier 150, SSAD hybrid's autoencoder 150, PyOD's
 # DeepSVDD) train on a stratified subsample of 10,000 rows on the 9 sets whose training set is
 # larger (donors: 368,000 at γl .05), which keeps the share of collected anomalies that γl sets.
-# Their cost is linear in the rows, so this is about time, not memory: uncapped, the largest sets
-# cost 37 times a 10,000-row one and the suite takes hours per detector on a CPU. A GPU user lifts
+# Their cost is linear in the rows, so this is about time, not memory: uncapped, the largest set
+# costs 37 times a 10,000-row one per epoch. A GPU user lifts
 # it with ``--param deep-sad.max_rows=null``. AA-BiGAN, DevNet, PReNet and FEAWAD train for a
 # fixed number of steps whatever the set's size and are not capped. PyOD's DeepSVDD ignores
 # labels, so its cap is ``max_train`` (unlabelled rows).
