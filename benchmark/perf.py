@@ -33,13 +33,13 @@ jobs that have no comparable stored timing (:func:`benchmark.timings.perf_estima
 ``--batch-experiments K`` uses the rows of groups (below).
 
 Column ``k``: how many experiments were trained together (``--k 1,9``; default 1). With k > 1
-the detectors that can train a cell's experiments stacked (:mod:`detectors.batched`) fit k
-copies of the experiment with k seeds in one ``fit_many``; the per-epoch and scoring times are
+the detectors with a batched trainer (:mod:`detectors.batched`) fit k copies of the experiment
+with k seeds in one :func:`detectors.batched.fit_many`; the per-epoch and scoring times are
 those of the whole group (all k), and the table adds the group's CPU time over k times the
 k = 1 figure of the same detector and stage (CPU time on a CPU, wall time on a GPU: on a CPU the
 copies share the cores, so no overhead is the goal; on a GPU they run at once, and the group's
 epoch against one experiment's, column "vs K=1", is what a batched run saves). Detectors without
-``fit_many`` are timed at k = 1 only.
+a batched trainer are timed at k = 1 only.
 
 The CSV is rewritten after every detector and K, so that a run cut short (a time limit on a lent
 GPU machine) keeps what it timed. Timings are a script run on purpose: no test asserts a duration. Example:
@@ -203,10 +203,11 @@ def load_split(max_train_normals: int | None = None, data_dir: str | None = None
     :func:`synthetic_dataset` when ``synthetic``)."""
     from dataclasses import replace
 
-    from .jobs import _dataset
+    from datasets import load_dataset
+
     from .protocol import make_split
 
-    dataset = synthetic_dataset(dataset_name) if synthetic else _dataset(dataset_name, data_dir)
+    dataset = synthetic_dataset(dataset_name) if synthetic else load_dataset(dataset_name, data_dir)
     experiment = replace(perf_experiment(dataset_name), max_train_normals=max_train_normals)
     return experiment, make_split(dataset, experiment, PERF_SELECTION), dataset.arch
 
@@ -218,12 +219,13 @@ def time_configuration(detector: str, experiment: Experiment, split, arch: str, 
     Every parameter in :data:`EPOCH_PARAMS` the detector has is set to ``epochs``; the first epoch
     of each stage is the warm-up (kernel selection, allocator growth) and is not timed unless it is
     the only one. With ``k`` > 1, ``k`` detectors (seeds ``split_seed() + i``) are fitted together
-    on the split with the class's ``fit_many``; a class without one raises ``ValueError``.
+    on the split with :func:`detectors.batched.fit_many`; a class without a batched trainer raises
+    ``ValueError``.
     """
     import torch
 
     from detectors import get_detector_class
-    from detectors.batched import supports_batching
+    from detectors.batched import fit_many, supports_batching
     from detectors.progress import epoch_listener
 
     cls = get_detector_class(detector)
@@ -256,7 +258,7 @@ def time_configuration(detector: str, experiment: Experiment, split, arch: str, 
         if k == 1:
             det.fit(split.X_train, split.y_train)
         else:
-            failures = [e for e in cls.fit_many(dets, [(split.X_train, split.y_train, None)] * k) if e is not None]
+            failures = [e for e in fit_many(dets, [(split.X_train, split.y_train, None)] * k) if e is not None]
             if failures:
                 raise failures[0]
     if cuda:
@@ -505,7 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in names:
             for k in ks:
                 if k > 1 and not supports_batching(get_detector_class(name)):
-                    print(f"  {name}: K = {k} skipped (no fit_many: trained one experiment at a time)", flush=True)
+                    print(f"  {name}: K = {k} skipped (no batched trainer: trained one experiment at a time)", flush=True)
                     continue
                 result = _run_child(name, k, dataset, args)
                 if isinstance(result, str):

@@ -71,7 +71,7 @@ def test_only_torch_detectors_are_timed_and_unknown_names_are_refused(capsys):
 
 def test_k_experiments_together_give_group_rows_and_a_ratio(tmp_path, data_dir, capsys):
     """--k 1,2: Deep SAD's rows at K = 1 and K = 2 (one fit_many of two seeds), the K = 2 epoch
-    compared with twice the K = 1 one; a detector without fit_many is timed at K = 1 only."""
+    compared with twice the K = 1 one; a detector without a batched trainer is timed at K = 1 only."""
     out = tmp_path / "perf.csv"
     code = perf.main(["--max-train-normals", "200", "--epochs", "2", "--detectors", "deep-sad,supervised", "--k", "1,2",
                       "--out", str(out), "--data-dir", str(data_dir)])

@@ -1,32 +1,29 @@
 """CPU seconds of K experiments of one cell trained one by one against the same K trained together.
 
-Setting (issue 12): one MNIST cell, normal classes 0..K-1 (default K = 9), known anomaly class 9,
-γl .05, γp 0, k_l 1, 1,000 training normals (``max_train_normals``), the paper-selection split,
-Deep SAD's default parameters but ``epochs`` and ``ae_epochs`` (2 each by default). With
-``--dataset`` an ODDS set (e.g. ``cardio``) the cell is that set's tabular cell (γl .01, γp 0) and
-its K experiments are seeds 0..K-1, on the MLP nets. ``--detector aa-bigan`` times AA-BiGAN
-instead (``epochs`` epochs; batch 64 on tables, as its tabular design). Both ways
-run in this one process, side by side and alternating, timed with ``time.process_time()`` (this
-process's CPU time, so other load on the machine does not count), after one warm-up fit. The
-script also prints, per experiment, the largest test-score difference between the two ways next
-to the difference that one-by-one training shows when its inputs move by one ulp (the
-floating-point noise floor of this training: Adam turns tiny gradient differences into steps of
-up to lr).
+Setting: one MNIST cell, normal classes 0..K-1 (default K = 9), known anomaly class 9, γl .05, γp 0,
+k_l 1, 1,000 training normals (``max_train_normals``), the paper-selection split, Deep SAD's default
+parameters but ``epochs`` and ``ae_epochs`` (2 each by default). With ``--dataset`` an ODDS set
+(e.g. ``cardio``) the cell is that set's tabular cell (γl .01, γp 0) and its K experiments are seeds
+0..K-1, on the MLP nets. ``--detector aa-bigan`` times AA-BiGAN instead (``epochs`` epochs; batch 64
+on tables, as its tabular design). Together means one :func:`detectors.batched.fit_many` (stacked
+copies under ``vmap``; the runner groups image experiments so only on a GPU,
+:func:`detectors.batched.stacking_pays`). Both ways run in this one process, side by side and
+alternating, timed with ``time.process_time()`` (this process's CPU time, so other load on the
+machine does not count), after one warm-up fit. The script also prints, per experiment, the largest
+test-score difference between the two ways next to the difference that one-by-one training shows
+when its inputs move by one ulp (the floating-point noise floor of this training: Adam turns tiny
+gradient differences into steps of up to lr).
 
-Usage: ``python benchmarks/batched_speed.py [--k 9] [--epochs 2] [--repeats 1] [--threads 1]
-[--dataset mnist|cardio|...] [--detector deep-sad|aa-bigan]``.
+    python -m benchmark.speed.batched [--k 9] [--epochs 2] [--repeats 1] [--threads 1]
+        [--dataset mnist|cardio|...] [--detector deep-sad|aa-bigan]
+
 Not a test: it prints numbers.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 KNOWN_CLASS, GAMMA_L, MAX_TRAIN_NORMALS = 9, 0.05, 1000
 TABULAR_GAMMA_L = 0.01  # the tabular suite's
@@ -53,7 +50,7 @@ def _params(detector: str, epochs: int, dataset: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmark.speed.batched", description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, default=9, help="experiments in the cell (normal classes 0..k-1, k <= 9)")
     parser.add_argument("--epochs", type=int, default=2, help="Deep SAD epochs and autoencoder epochs")
     parser.add_argument("--repeats", type=int, default=1, help="timed rounds of both ways")
@@ -67,6 +64,7 @@ def main() -> None:
     import torch
 
     from detectors.aa_bigan import AABiGAN
+    from detectors.batched import fit_many
     from detectors.deep_sad import DeepSAD
 
     torch.set_num_threads(args.threads)
@@ -82,7 +80,7 @@ def main() -> None:
 
     def together() -> list:
         dets = make()
-        outcomes = cls.fit_many(dets, [(s.X_train, s.y_train, None) for _, s in splits])
+        outcomes = fit_many(dets, [(s.X_train, s.y_train, None) for _, s in splits])
         assert all(o is None for o in outcomes), outcomes
         return dets
 
