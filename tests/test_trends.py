@@ -151,3 +151,14 @@ def test_reports_write_trend_tables_beside_the_figures(tmp_path):
     assert table.set_index("method").loc["nda", "change_vs_reference"] == pytest.approx(-4.0)
     text = (tmp_path / "reports" / "trends_fig2_pollution_cpu_paper_v1.md").read_text()
     assert "(cpu scale)" in text and "CPU SCALE" in text and "Selection policy: paper" in text
+
+
+def test_tied_methods_are_joined_by_an_equals_sign_in_the_ranking():
+    ref = load_reference()
+    paper = ref[(ref["dataset"] == "fmnist") & (ref["gamma_l"] == 0.05)]  # SSAD hybrid and Deep SAD: 90.5
+    ours = paper[["dataset", "gamma_l", "detector", "auroc_mean", "auroc_std"]].rename(
+        columns={"detector": "method", "auroc_mean": "mean", "auroc_std": "std"}).assign(n=10, status="ok")
+    settings, cells = table1_agreement(compare_to_paper(ours, ref))
+    assert "Deep SAD = SSAD hybrid" in settings.iloc[0]["ranking_paper"]
+    assert settings.iloc[0]["kendall_tau"] == pytest.approx(1.0)
+    assert cells.set_index("method").loc[["deep-sad", "ssad-hybrid"], "rank_paper"].tolist() == [3.5, 3.5]

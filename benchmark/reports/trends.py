@@ -53,7 +53,7 @@ STD_FLAG = 2.0
 
 #: name, row filter, x column, x factor (γp in %), x label, unit of the slope, file stem.
 CURVES = (
-    ("fig2", fig2_rows, "gamma_p", 100.0, "γp (%)", "per percentage point of γp", "trends_fig2_pollution"),
+    ("fig2", fig2_rows, "gamma_p", 100.0, "γp", "per percentage point of γp", "trends_fig2_pollution"),
     ("fig3", fig3_rows, "k_l", 1.0, "k_l", "per known class", "trends_fig3_diversity"),
 )
 
@@ -254,8 +254,13 @@ def table1_agreement(comparison: pd.DataFrame, flag: float = STD_FLAG) -> tuple[
         tau, p = ranking_agreement(part["ours_mean"].to_numpy(), part["paper_mean"].to_numpy())
 
         def ranking(col: str) -> str:
+            """Best to worst; tied methods joined by '='."""
             ordered = part.sort_values([col, "method"])
-            return " > ".join(detector_label(m) for m in ordered["method"])
+            text = ""
+            for i, (m, r) in enumerate(zip(ordered["method"], ordered[col])):
+                text += ("" if i == 0 else (" = " if r == previous else " > ")) + detector_label(m)
+                previous = r
+            return text
         settings.append({"dataset": dataset, "gamma_l": gamma_l, "n_methods": len(part), "kendall_tau": tau,
                          "p_kendall": p, "ranking_ours": ranking("rank_ours"), "ranking_paper": ranking("rank_paper"),
                          "cells_beyond_two_std": ", ".join(detector_label(m) for m in
