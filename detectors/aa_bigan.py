@@ -2,78 +2,74 @@
 
 A least-squares BiGAN (encoder E: x -> z, generator G: z -> x, discriminator D_xz on (x, z)
 pairs) plus an ALICE-style image-pair discriminator D_xx, made anomaly-aware by a third target
-for the pairs of collected anomalies. The loss terms, each the mean over its own mini-batch
-(names as in :meth:`AABiGAN._d_terms` and :meth:`AABiGAN._ge_terms`):
+for the pairs of collected anomalies x-. The loss terms, each the mean over its own mini-batch
+of (D(pair) - target)^2 (names as in :meth:`AABiGAN._d_terms` and :meth:`AABiGAN._ge_terms`):
 
-    term                 D target   G/E target   moves (G/E phase)
-    xz/normal            a          c            E
-    xz/anomaly           m          c            E
-    xz/generated         b          c            G
-    xx/normal            a          c * w        nothing (no G or E output in the pair)
-    xx/anomaly           m          c * w        nothing
-    xx/reconstruction    b          c * w        G and E (through G(E(x+)))
+    term                 pair             D target   G/E target   moves (G/E phase)
+    xz/normal            (x+, E(x+))      a          c            E
+    xz/anomaly           (x-, E(x-))      m          c            E
+    xz/generated         (G(z), z)        b          c            G
+    xx/normal            (x+, x+)         a          c * w        nothing (no G or E output)
+    xx/anomaly           (x-, x-)         m          c * w        nothing
+    xx/reconstruction    (x+, G(E(x+)))   b          c * w        G and E
 
 a = 1, b = 0, m = (a + b) / 2 = 0.5, c = 0.75; the cycle weight w is 1/3 (1/2 in the
-unsupervised variant, which drops both anomaly terms and is what runs when y holds no 1s).
-D minimises the sum of its six terms (both heads, one optimizer). G minimises
-:data:`G_TERMS` and E minimises :data:`E_TERMS`, as in the authors' code: each network gets the
-gradient of its own loss only (:meth:`AABiGAN._ge_backward`), so that, for example, the generated-pair
-term does not reach E through the BatchNorm statistics G shares between E(x+) and z. The
-reconstruction term of the cycle part is the only D_xx term that depends on G and E, and it must
-carry its gradient into both: without it D_xx wins (its loss falls to about 0.02 after two MNIST
-epochs instead of about 0.2), reconstructions stop improving and the validation AUROC peaks
-after one or two epochs. ``tests/test_aa_bigan.py`` checks term by term which networks move.
+unsupervised variant, which drops both anomaly terms and is what runs when no y is 1).
 
-Batch composition (public code): per iteration E runs once on the concatenation [x+, x-] and G
-once on [E(x+), z], so their BatchNorm layers normalise normals with collected anomalies, and
-encoded with random codes, and their running statistics (used at scoring time) see those mixed
-batches; each discriminator is called once per group of pairs. This matters: with E and G called
-once per group instead (the anomaly batch normalised by its own statistics), the latent score's
-validation AUROC at epoch 4 of MNIST 0 vs 1 was 45 % against the public code's 85 % (measured
-for issue 10 of this project, with the reconstruction gradient already fixed). One forward pass of E and G serves the D step (detached) and the
-G and E steps; D runs afresh after its own step. G and E take their steps from gradients at the
-same weights; the public code's E step back-propagated through activations computed before G's
-step with G's weights after it (a torch 1.1 artefact that today's torch refuses).
+Who minimises what. D minimises the sum of its six terms (both heads, one optimizer). As in the
+authors' code, G minimises :data:`G_TERMS` (the generated pair and the cycle) and E minimises
+:data:`E_TERMS` (the encoded pairs and the cycle), and each network gets the gradient of its own
+loss only (:meth:`AABiGAN._ge_backward`: G's loss back-propagated into G's weights, E's into
+E's), so that the generated-pair term does not reach E through the BatchNorm statistics G shares
+between E(x+) and z. The reconstruction term is the only D_xx term that depends on G and E, and
+it carries its gradient into both; without it D_xx wins the game, reconstructions stop improving
+and validation AUROC peaks after one or two epochs. ``tests/test_aa_bigan.py`` checks term by
+term which networks move.
 
-Training (public code): Adam betas (0.5, 0.9), lr 1e-4 for G and E, 2.5e-5 for D, StepLR
-every 100 epochs x0.98, batch 200 normals per iteration (one epoch = one pass over the normals;
-the last incomplete batch is kept, unless it holds a single sample, which BatchNorm cannot
-normalise) and a batch of collected anomalies cycled over X-. Anomaly batch
-size (public code, batch 200): MNIST / F-MNIST 50 at gamma_l .2, 22 at .1, 10 at .05, 22 at .01;
-CIFAR-10 50 at .01. gamma_l is derived from the labels, |X-| / (|X+| + |X-|), which inverts the
-protocol's count int(|X+| gamma_l / (1 - gamma_l)). A derived gamma_l within 10 % of a tabulated
-value uses the table (scaled by batch_size / 200); any other value (and ODDS, CIFAR-10 at other
-gamma_l) gets the rule the table approximates, one pass over X- per epoch:
+Batch composition (public code). Per iteration E runs once on the concatenation [x+, x-] and G
+once on [E(x+), z], so their BatchNorm layers normalise normals together with collected
+anomalies, and encoded codes together with random ones, and their running statistics (used at
+scoring time) see those mixed batches; each discriminator is called once per group of pairs.
+This choice matters: normalising the anomaly batch by its own statistics lowers the latent
+score's validation AUROC markedly on MNIST. One forward pass of E and G serves the D step
+(detached) and the G and E steps; D runs afresh after its own step. G and E take their steps
+from gradients at the same weights. (Deviation: the public code's E step back-propagated
+through activations computed before G's step with G's weights after it, which current torch
+refuses.)
+
+Training (public code): Adam betas (0.5, 0.9), lr 1e-4 for G and E, 2.5e-5 for D, StepLR every
+100 epochs x0.98, batch 200 normals per iteration (one epoch = one pass over the normals; the
+last incomplete batch is kept, unless it holds a single sample, which BatchNorm cannot
+normalise) and a batch of collected anomalies cycled over X-. Early stop: after epoch 300, stop
+when an epoch's mean loss of either discriminator head falls below 0.015.
+
+Anomaly batch size (public code, batch 200): MNIST / F-MNIST 50 at gamma_l .2, 22 at .1, 10 at
+.05, 22 at .01; CIFAR-10 50 at .01. gamma_l is derived from the labels, |X-| / (|X+| + |X-|),
+which inverts the protocol's count int(|X+| gamma_l / (1 - gamma_l)). A derived gamma_l within
+10 % of a tabulated value uses the table (scaled by batch_size / 200); any other value (and ODDS,
+CIFAR-10 at other gamma_l) gets the rule the table approximates, one pass over X- per epoch:
 int(batch_size * gamma_l / (1 - gamma_l)), at least 2 (BatchNorm needs two samples) and at most
 |X-|. ``anomaly_batch_size`` overrides it.
 
 Epochs: ``epochs=None`` (default) is the paper's value for the network family, from
-:data:`PAPER_EPOCHS` (200 for MNIST / F-MNIST, 1000 for CIFAR-10); ``epoch_scale``
-in (0, 1] shortens a run to max(1, round(epochs * epoch_scale)) for quick experiments.
+:data:`PAPER_EPOCHS` (200 for MNIST / F-MNIST, 1000 for CIFAR-10); ``epoch_scale`` in (0, 1]
+shortens a run to max(1, round(epochs * epoch_scale)) for quick experiments. ``iterations``
+replaces the epoch count by a budget of steps (epochs = ceil(iterations / steps per epoch)):
+tables run from 200 to 25,000 training rows, so 200 epochs means 200 steps on one and 25,000 on
+another. ``n_evaluations`` spreads that many validation evaluations evenly over the run (every
+epochs // n_evaluations epochs) instead of ``eval_every``, so that runs of any length choose
+among as many candidates.
 
-Tables (the authors released no tabular model; this design is ours): every parameter left at None
-takes :data:`TABULAR_DESIGN`, chosen by a design study that used training data only
-(``benchmarks/aa_bigan_tabular_study.py``, results in ``benchmarks/results/`` and the README):
-2,000 training steps at batch 64 (instead of 200 epochs at batch 200, which is 200 steps on
-arrhythmia and 25,000 on shuttle) and 50 validation evaluations spread over the run. Against the
-earlier design (200 epochs, batch 200) it raised the study's measure from 83.8 to 86.5 (mean over
-five ODDS sets and two seeds; arrhythmia 58.4 -> 72.3). Tried and not kept: an anomaly batch of 16,
-lr x4, wider MLPs (128, 64), no BatchNorm in E and G, a latent size of 32 (all below the earlier
-design), 2,000 steps at batch 200 and batch 64 at 200 epochs (ties, the second 77,000 steps on
-shuttle). Early stop
-(public code): after epoch 300, stop when an epoch's mean loss of either discriminator head falls
-below 0.015.
+Tables (the authors released no tabular model; this design is ours): every parameter left at
+None takes :data:`TABULAR_DESIGN`, chosen by a design study on training data only
+(``experiments/aa_bigan_tabular_study.py``, results in ``experiments/results/``): 2,000 training steps at
+batch 64 and 50 validation evaluations spread over the run, instead of 200 epochs at batch 200
+(200 steps on arrhythmia, 25,000 on shuttle).
 
 Scores: reconstruction error sum((G(E(x)) - x)^2) over the 32x32 image ("recon") and latent norm
 ||E(x)|| ("latent"). With an ``eval_set`` the base class evaluates every ``eval_every`` epochs,
 keeps the best epoch's weights and the better score; without one the score is "recon" (the
 paper's choice for most image sets) and the final epoch's weights are kept.
-
-``iterations`` replaces the epoch count by a budget of steps (epochs = ceil(iterations / steps
-per epoch)): tables run from 200 to 25,000 training rows, so 200 epochs means 200 steps on one
-and 25,000 on another. ``n_evaluations`` spreads that many validation evaluations evenly over
-the run (every epochs // n_evaluations epochs) instead of ``eval_every``, so that runs of any
-length choose among as many candidates.
 
 Parameters: ``epochs``, ``epoch_scale``, ``iterations``, ``batch_size`` (normals per iteration),
 ``lr`` (G and E), ``lr_d``, ``weight_decay``, the targets ``a``, ``b``, ``anomaly_target`` (None:
@@ -84,10 +80,10 @@ Parameters: ``epochs``, ``epoch_scale``, ``iterations``, ``batch_size`` (normals
 
 Images: 28x28 inputs are resized to 32x32 inside the detector (bilinear, values stay in [0, 1]).
 Tables: MLP nets, see :mod:`detectors.networks.bigan`. The training set lives on the device as
-float32 tensors (32x32 images: about 24 MB per 6,000 MNIST images). Speed: batched scoring runs
-under inference mode, image tensors and nets use channels-last memory (oneDNN's convolutions on
-CPU and cuDNN's on GPU are faster with it, see ``benchmarks/aa_bigan_speed.py``), and
-``amp=True`` runs forward passes in bfloat16 autocast on GPU (ignored on CPU).
+float32 tensors (32x32 images: about 24 MB per 6,000 MNIST images). Scoring runs in batches under
+inference mode; image tensors and nets use channels-last memory (the layout oneDNN's and cuDNN's
+convolution kernels prefer); ``amp=True`` runs forward passes in bfloat16 autocast on GPU
+(ignored on CPU).
 """
 from __future__ import annotations
 
@@ -119,7 +115,7 @@ from .torch_utils import MIN_TRAIN_BATCH, training_batches
 PAPER_EPOCHS = {"mnist": 200, "fmnist": 200, "cifar10": 1000}
 DEFAULT_EPOCHS = 200  # image families without a published value
 # Tables (no published model): the design chosen by the strict-only study of
-# benchmarks/aa_bigan_tabular_study.py, used for every parameter left at None on tabular data.
+# experiments/aa_bigan_tabular_study.py, used for every parameter left at None on tabular data.
 TABULAR_DESIGN = {"batch_size": 64, "iterations": 2000, "n_evaluations": 50}
 ADAM_BETAS = (0.5, 0.9)
 LR_GE = 1e-4
@@ -143,7 +139,6 @@ CYCLE_WEIGHT_UNSUPERVISED = 1.0 / 2.0
 EARLY_STOP_AFTER_EPOCH = 300
 EARLY_STOP_D_LOSS = 0.015
 SCORE_BATCH = 1024
-SCORES = ("recon", "latent")
 
 
 def least_squares(phase: str, term: str, output: torch.Tensor, target: float, weight: float = 1.0) -> torch.Tensor:

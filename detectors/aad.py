@@ -166,8 +166,8 @@ class AAD(SemiSupervisedDetector):
             Gb = G @ beta
             return 0.5 * s2 * beta @ Gb - margin @ beta, s2 * Gb - margin
 
-        # One BLAS thread: L-BFGS-B calls BLAS on tiny vectors, and waking a thread pool for each
-        # call made the update ~50x slower on a busy machine.
+        # One BLAS thread: L-BFGS-B calls BLAS on tiny vectors, where waking a thread pool for
+        # each call costs far more than the work itself.
         with threadpool_limits(limits=1, user_api="blas"):
             res = minimize(neg_dual, np.zeros(m), jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0 / m)] * m,
                            options={"ftol": DUAL_TOL, "gtol": DUAL_TOL, "maxiter": 10_000})

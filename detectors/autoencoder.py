@@ -8,12 +8,10 @@ learning-rate milestones (×0.1 each).
 Loss scale. The loss is the squared error averaged over every feature of every sample
 (``reduction="mean"``, the default): the "MSE" of the Deep SAD paper and what its public code
 computes, so the autoencoder weight decay 0.5e-3 acts against the same loss scale as there.
-``reduction="sum"`` (summed over the features of a sample, averaged over the batch) is what this
-suite did before; with Adam the two differ only in how strong the weight decay is relative to
-the loss (784 times weaker on MNIST under "sum"). Measured with full Deep SAD settings on ODDS
-cells (γl .01, strict): arrhythmia seeds 0-2 AUROC .741/.714/.716 (mean) vs .740/.720/.705 (sum),
-cardio .956/.943/.895 vs .959/.940/.878, thyroid .996 vs .996; on three small MNIST cells the
-two agree to 0.004. No difference beyond seed noise, so the method's scale is the default.
+``reduction="sum"`` sums over the features of a sample and averages over the batch; with Adam the
+two differ only in how strong the weight decay is relative to the loss (784 times weaker on MNIST
+under "sum"). With full Deep SAD settings on ODDS cells and on small MNIST cells the two gave the
+same AUROC up to seed noise, so the method's own scale is the default.
 
 Memory: the whole training set is held on the device as one float32 tensor while training.
 Speed: image nets run channels-last (:func:`detectors.torch_utils.use_channels_last`).

@@ -20,7 +20,7 @@ collected anomalies (``y == 1``) are *labelled*, with class "anomaly".
 
 The prior p(y) is uniform by default (``anomaly_prior=0.5``), as in Kingma et al. and the Deep SAD
 code. With only one class ever labelled, M2 has a degenerate optimum: q(y|x) says "anomaly" for
-everything and the "normal" decoder is never used. We saw it on small runs (1 of 6 seeds, 500
+everything and the "normal" decoder is never used. It happens on small runs (1 of 6 seeds, 500
 MNIST normals + 25 anomalies, 5 epochs: constant scores). ``anomaly_prior="empirical"`` sets
 p(anomaly) = r, the anomaly share of the training set, which pulls the unlabelled samples to
 "normal" early and removed that collapse; but at full scale (MNIST, gamma_l = 0.01, 150 epochs,
@@ -68,7 +68,6 @@ IMAGE_DIMS: dict[str, tuple[int, tuple[int, ...]]] = {  # arch -> (z, hidden)
 N_CLASSES = 2  # 0 = normal, 1 = anomaly
 ANOMALY = 1
 LOGVAR_CLAMP = (-12.0, 8.0)  # keeps exp(logvar) finite early in training
-EPS = 1e-8
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:

@@ -10,7 +10,7 @@ subsampled from goes into ``fit_info_``, and ``max_train`` itself into the resul
 Collected anomalies are not always few: at γl .05, ADBench's donors has 18,000 of them, campaign
 and shuttle more than 1,000. For the detectors whose cost grows with every training row whatever
 its label (SSAD's dual, XGBOD's bank) or with their number squared (AAD's weight update),
-``max_collected=M`` also keeps a seeded M of them; ``None`` keeps all, as before.
+``max_collected=M`` also keeps a seeded M of them; ``None`` keeps all.
 
 The deep detectors' cost is linear in the rows, but they pass over every row in every epoch (Deep
 SAD: 150 + 150 epochs), so a 370,000-row set costs 37 times a 10,000-row one. Their cap,

@@ -2,11 +2,11 @@
 
 SS-DGM's Bernoulli likelihood is defined for x in [0, 1] only, and NDA's generator ends in a
 sigmoid, so real samples outside [0, 1] would be told apart from generated ones by their range
-alone. Both used to clip every input to [0, 1], which silently changed the user's data: on
-standardised features many rows became identical, their scores tied, ``threshold_`` equalled
-the maximum score and nothing was flagged.
+alone. Clipping every input to [0, 1] would silently change the user's data: on standardised
+features many rows become identical, their scores tie, ``threshold_`` equals the maximum score
+and nothing is flagged.
 
-Now, with ``rescale="auto"`` (the default), data already in [0, 1] (images, the runner's
+So, with ``rescale="auto"`` (the default), data already in [0, 1] (images, the runner's
 min-max-scaled tables) is used as it is, and any other training data gets a per-feature min-max
 map fitted on the training set and stored on the detector, so that scoring applies the same map.
 Test data may fall outside [0, 1] after that map; it is *not* clipped: the networks that score it

@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 
 import detectors.nda as nda
-from detectors.nda import NDA, hinge_d_loss, hinge_g_loss, jigsaw, permute_features
+from detectors.nda import NDA, hinge_d_terms, hinge_g_loss, jigsaw, permute_features
 from tests.helpers import pair_mnist_task
 
 N_NORMAL, N_ANOMALY, N_TEST = 500, 25, 300
@@ -101,7 +101,7 @@ def test_feature_permutation_keeps_every_column_marginal():
 def test_hinge_losses_formula():
     d_real, d_fake, d_neg = torch.tensor([0.5, 2.0]), torch.tensor([-0.5, -3.0]), torch.tensor([0.0, 1.0])
     expected = (0.5 + 0.0) / 2 + 0.25 * (0.5 + 0.0) / 2 + 0.75 * (1.0 + 2.0) / 2
-    assert float(hinge_d_loss(d_real, d_fake, d_neg, 0.25, 0.75)) == pytest.approx(expected)
+    assert float(sum(hinge_d_terms(d_real, d_fake, d_neg, 0.25, 0.75).values())) == pytest.approx(expected)
     assert float(hinge_g_loss(d_fake)) == pytest.approx(1.75)
 
 

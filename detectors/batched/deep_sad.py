@@ -170,7 +170,7 @@ def _train(running: list[_Experiment], encoders: StackedModules | None,
 
     def inputs(row: int, idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
         e = by_row[row]
-        return e.Xt.index_select(0, idx), e.labelled.index_select(0, idx), centers[row]  # as X[idx], faster
+        return e.Xt.index_select(0, idx), e.labelled.index_select(0, idx), centers[row]  # as X[idx]
 
     epochs = {e.row: e.detector.start_epochs() for e in live}
     epoch = 0
