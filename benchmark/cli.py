@@ -416,7 +416,7 @@ def _report(store, expected, print_table: bool) -> int:
         return EXIT_OK
     paths = write_reports(store.path, store.out_dir, expected=expected)
     if print_table:
-        print(format_markdown_table(store.latest()))
+        print(format_markdown_table(store.path))
     print(f"reports: {len(paths)} files in {store.out_dir / 'reports'}; open these first:")
     for path in _headline_reports(paths):
         print(f"  {path}")

@@ -54,7 +54,7 @@ def job_superseded(raw: pd.DataFrame) -> pd.DataFrame:
         return raw.iloc[0:0]
     rank = _version_rank(raw)
     best = rank.groupby(raw["job_key"]).transform("max")
-    return raw[rank < best]
+    return raw[rank < best].assign(newest_version=best[rank < best].astype(int))
 
 
 def _code_versions(runs: pd.DataFrame) -> pd.Series:
@@ -105,7 +105,6 @@ def split_superseded(runs: pd.DataFrame, replaced: pd.DataFrame | None = None
         listed.append(part)
     if replaced is not None and not replaced.empty:
         part = replaced.copy()
-        part["newest_version"] = pd.NA
         part["in_tables"] = False
         part["reason"] = "left out: a newer version's row of the same job is stored"
         listed.append(part)
