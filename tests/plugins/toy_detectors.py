@@ -6,7 +6,9 @@ machinery without training a network.
 from __future__ import annotations
 
 import numbers
+import os
 import time
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -15,6 +17,24 @@ import torch
 from detectors import SemiSupervisedDetector, TorchDetector, register
 from detectors.params import Interval, IsNone
 from detectors.torch_utils import batched_inference, minibatch_indices
+
+
+#: Environment variables the interrupt tests set on a run they signal (they do not change job keys):
+#: in TOY_FIT_MARKERS (a folder) each fit of the process writes ``fit-<i>`` as it starts (i from 0);
+#: with TOY_HOLD_FIT=<i> the i-th fit then waits (up to a minute) instead of finishing, so that a
+#: signal sent once its marker exists lands in the middle of that job, however loaded the machine.
+MARKERS_ENV, HOLD_ENV = "TOY_FIT_MARKERS", "TOY_HOLD_FIT"
+_fits_started = 0
+
+
+def _observed_fit_start() -> None:
+    global _fits_started
+    index, _fits_started = _fits_started, _fits_started + 1
+    folder = os.environ.get(MARKERS_ENV)
+    if folder:
+        (Path(folder) / f"fit-{index}").touch()
+    if os.environ.get(HOLD_ENV) == str(index):
+        time.sleep(60)
 
 
 @register("toy-centroid")
@@ -29,6 +49,7 @@ class ToyCentroid(SemiSupervisedDetector):
         self.contamination = contamination
 
     def _fit(self, X, y, eval_set):
+        _observed_fit_start()
         time.sleep(self.delay)
         flat = X.reshape(len(X), -1)
         self.center_ = flat[y == 0].mean(axis=0)
