@@ -1,8 +1,7 @@
 """The one table of known checksums for every file the loaders read or download.
 
 Keeping them in one place means a reviewer can compare the whole table against the
-publishers' values (and ``../shared/data/README.md``) at a glance, and no loader can carry a
-stale private copy.  Keys are paths relative to the data directory.
+publishers' values at a glance, and no loader can carry a stale private copy.  Keys are paths relative to the data directory.
 
 Which value is checked depends on the file type, because the formats fail differently:
 

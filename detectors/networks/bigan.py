@@ -37,7 +37,7 @@ match these):
 
 Tabular design (no public reference exists; our choice, in the spirit of the image nets):
 with hidden widths ``d -> [h1, h2] -> r`` (default Deep SAD's MLP sizes for the set, which the
-design study of ``benchmarks/aa_bigan_tabular_study.py`` kept against (128, 64); any list through
+design study of ``python -m experiments.aa_bigan_tabular_study`` kept against (128, 64); any list through
 :class:`MLPOptions`) the encoder is Linear(d,h1)+LReLU(.1) then
 Linear(h1,h2)+BN+LReLU(.1) then Linear(h2,r) (first layer without BN, like the conv encoder);
 the generator mirrors it with ReLU and BN, Linear(r,h2)+BN+ReLU, Linear(h2,h1)+BN+ReLU,
