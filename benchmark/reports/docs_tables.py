@@ -32,7 +32,7 @@ import pandas as pd
 from ..store import MERGE_NOTE
 from .aggregate import table2_rows, unique_experiments
 from .labels import DETECTOR_ORDER, canonical_dataset, dataset_label, detector_label, order_datasets
-from .load import Group, prepare_runs, split_groups
+from .load import Group, prepare_runs, read_runs, split_groups
 from .many_sets import adbench_rows, per_set_long, rank_frame, rank_rows
 from .policies import policy_cells, policy_summary, summary_markdown
 from .render import format_p, frame_markdown
@@ -50,6 +50,7 @@ REFERENCE_PRINTOUT = "experiments/results/aa_bigan_reference_mnist_0_vs_1.txt"
 TABLE1_RUNS = ("experiments/results/aa_bigan_table1_mnist.csv", "experiments/results/aa_bigan_table1_fashion-mnist.csv")
 TABULAR_STUDY = "experiments/results/aa_bigan_tabular_study.csv"
 PERF_CPU = "results/perf/perf_cpu.csv"
+CPU_SCALE_RUNS = ("results/pollution-cpu", "results/diversity-cpu", "results/images-cpu")  # --scale cpu
 
 _MARKER = re.compile(r"<!-- table:(?P<name>[a-z0-9-]+) -->\n(?P<body>.*?)<!-- /table:(?P=name) -->", re.S)
 _OPEN = re.compile(r"<!-- table:([a-z0-9-]+) -->")
@@ -380,6 +381,29 @@ def perf_cpu(root: Path = ROOT) -> str:
     return _without_title(frame_markdown(shown, "perf", caption))
 
 
+# -- The image suites at CPU scale ---------------------------------------------------------------
+
+def cpu_scale_progress(root: Path = ROOT) -> str:
+    """How far each CPU-scale run has come: its planned jobs, the jobs stored, and their class pairs."""
+    rows = []
+    for folder in CPU_SCALE_RUNS:
+        plan_path, runs_path = root / folder / "planned_jobs.csv", root / folder / "runs.csv"
+        if not plan_path.exists():
+            rows.append({"run": f"`{folder}`", "planned jobs": 0, "stored": 0, "ok": 0, "failed": 0, "n.a.": 0,
+                         "normal classes stored": "not started"})
+            continue
+        plan = pd.read_csv(plan_path)
+        runs = read_runs(runs_path) if runs_path.exists() else pd.DataFrame(columns=["job_key", "status"])
+        stored = runs[runs["job_key"].isin(plan["job_key"])]
+        status = stored["status"].value_counts()
+        normals = sorted(int(c) for c in stored["normal_class"].unique()) if len(stored) else []
+        rows.append({"run": f"`{folder}`", "planned jobs": len(plan), "stored": len(stored),
+                     "ok": int(status.get("ok", 0)), "failed": int(status.get("failed", 0)),
+                     "n.a.": int(status.get("n.a.", 0)),
+                     "normal classes stored": ", ".join(map(str, normals)) or "none"})
+    return pd.DataFrame(rows).to_markdown(index=False) + "\n"
+
+
 #: Every table a page can mark, by name: a function of the repository root that returns markdown.
 TABLES: dict[str, Callable[[Path], str]] = {
     "tabular-paper": tabular_paper,
@@ -396,6 +420,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "aa-bigan-selection": aa_bigan_selection,
     "tabular-study": tabular_study,
     "perf-cpu": perf_cpu,
+    "cpu-scale-progress": cpu_scale_progress,
 }
 
 
