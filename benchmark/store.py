@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from .versions import DONE_STATUSES, VERSION_COLUMNS, resume_state
+
 if TYPE_CHECKING:
     from .versions import ResumeState
 
@@ -37,7 +39,6 @@ COLUMNS = (
     "fit_seconds", "score_seconds", "device", "selected_epoch", "selected_score", "flags",
     "suite_version", "versions", "timestamp", "rerun",
 )
-DONE_STATUSES = ("ok", "n.a.")  # stored rows that a resumed run does not repeat
 
 
 class OutputDirError(RuntimeError):
@@ -101,7 +102,6 @@ class ResultsStore:
     def resume(self, jobs: list) -> "ResumeState":
         """Which of ``jobs`` are stored as done by their detector's current version, and which
         stored rows are of another version (:func:`benchmark.versions.resume_state`)."""
-        from .versions import resume_state
 
         return resume_state(jobs, self.latest())
 
@@ -223,7 +223,6 @@ def check_versions_recorded(path: Path) -> None:
     Its rows are marked by :mod:`benchmark.migrate` with the versions in force when they were made;
     nothing here guesses them.
     """
-    from .versions import VERSION_COLUMNS
 
     header = _header(path)
     lacking = [c for c in VERSION_COLUMNS if c not in header]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .store import DONE_STATUSES
+DONE_STATUSES = ("ok", "n.a.")  # stored rows that a resumed run does not repeat
 
 if TYPE_CHECKING:
     from .jobs import Job
