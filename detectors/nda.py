@@ -129,6 +129,10 @@ class NDA(TorchDetector):
     # 12 D steps at lr 2e-4 (each weight moved by at most 0.0024) D stays at its random
     # initialisation, and the ranking, hence the AUROC, is the sign of a random slope.
     test_params: ClassVar[dict] = {"epochs": 10, "batch_size": 64, "lr": 2e-3, "n_dis": 2}
+    # 2: G and D's tower on CIFAR-10 are AA-BiGAN's CIFAR-10 networks as the authors built them
+    # (detectors/networks/bigan.py); the other families compute as in version 1.
+    computation_version: ClassVar[int] = 2
+    computation_changes: ClassVar[dict[int, tuple[str, ...]]] = {2: ("cifar10",)}
     _parameter_constraints: ClassVar[dict[str, list]] = {
         "alpha": [Interval(numbers.Real, 0.0, None)],
         "beta": [Interval(numbers.Real, 0.0, None)],
