@@ -131,7 +131,7 @@ class SemiSupervisedDetector(BaseDetector):
     #: The version of what the detector computes, raised by one whenever a change of its code changes
     #: its scores for the same data, parameters and seed (not for a change of speed or of messages).
     #: Every stored row records it; a resumed run reruns the rows of another version, and reports
-    #: never average two versions (docs/methods.md, "Versions of a result").
+    #: never average two versions (docs/methods.md §7).
     computation_version: ClassVar[int] = 1
     #: For a raise that changed the computation on some network families (``arch``) only:
     #: ``{version: families}``. A family a raise did not touch keeps the version before it, so its
