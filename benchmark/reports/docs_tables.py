@@ -39,6 +39,7 @@ from .render import format_p, frame_markdown
 from .reproduction import load_reference
 from .stats import rank_table
 from .tables import build_cell_table, to_markdown
+from .trends import CURVES, curve_trends, trends_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = "docs"
@@ -404,6 +405,27 @@ def cpu_scale_progress(root: Path = ROOT) -> str:
     return pd.DataFrame(rows).to_markdown(index=False) + "\n"
 
 
+def _cpu_scale_trends(folder: str, figure: str, root: Path) -> str:
+    """One figure's trend table (:mod:`benchmark.reports.trends`) from a CPU-scale run's rows, per policy."""
+    path = root / folder / "runs.csv"
+    if not path.exists():
+        return f"No rows yet: `{folder}/runs.csv` is not in the repository.\n"
+    name, filt, x, factor, x_label, unit, _ = next(c for c in CURVES if c[0] == figure)
+    title = ("Figure 2 trends: AUROC against pollution γp" if figure == "fig2"
+             else "Figure 3 trends: AUROC against the number of known anomaly classes k_l")
+    blocks = []
+    for group, rows in split_groups(read_runs(path)):
+        trends = curve_trends(filt(unique_experiments(rows)), x, factor)
+        if not trends.empty:
+            blocks.append(_without_title(trends_markdown(trends, title, x_label, unit, group.caption)))
+    return "\n".join(blocks) or "No complete curve yet.\n"
+
+
+def fig2_cpu_trends(root: Path = ROOT) -> str:
+    """Fig. 2 at CPU scale: each method's change and slope against pollution, with intervals and tests."""
+    return _cpu_scale_trends(CPU_SCALE_RUNS[0], "fig2", root)
+
+
 #: Every table a page can mark, by name: a function of the repository root that returns markdown.
 TABLES: dict[str, Callable[[Path], str]] = {
     "tabular-paper": tabular_paper,
@@ -421,6 +443,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "tabular-study": tabular_study,
     "perf-cpu": perf_cpu,
     "cpu-scale-progress": cpu_scale_progress,
+    "fig2-cpu-trends": fig2_cpu_trends,
 }
 
 
