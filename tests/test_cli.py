@@ -20,7 +20,7 @@ TOY = ["--plugin", str(TOY_PLUGIN)]
     (["--gamma-l", "1.0"], "--gamma-l values must lie in [0, 1)"),
     (["--gamma-p", "-0.1"], "--gamma-p values must lie in [0, 1)"),
     (["--gamma-l", "0.5", "--gamma-p", "0.6"], "gamma_l + gamma_p must be below 1"),
-    (["--normal-classes", "10"], "class(es) [10] do not exist in mnist"),
+    (["--normal-classes", "10"], "class(es) [10] do not exist in fashion-mnist"),
     (["--k-l", "10"], "k_l = 10 exceeds the 9 anomaly classes"),
     (["--param", "deep-sad.epochs"], "expected DETECTOR.NAME=VALUE"),
     (["--device", "tpu"], "--device must be"),

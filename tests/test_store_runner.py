@@ -57,8 +57,9 @@ def test_nan_injected_into_one_job_fails_only_that_job(tmp_path, data_dir, toy_p
 
 def test_constant_scores_are_flagged(monkeypatch, data_dir, toy_plugin):
     from benchmark.jobs import run_job
-    from tests.plugins.toy_detectors import ToyCentroid
+    from detectors.registry import get_detector_class
 
+    ToyCentroid = get_detector_class("toy-centroid")  # the class the registry builds, however the plugin was loaded
     monkeypatch.setattr(ToyCentroid, "_score", lambda self, X: [1.0] * len(X))
     job = Job("test", Experiment("thyroid", -1, None, 1, 0.01, 0.0), "toy-centroid", canonical_params({}), "oracle-10")
     row = run_job(job, str(data_dir), "cpu")

@@ -19,6 +19,7 @@ from benchmark.reports import format_markdown_table, write_reports
 from benchmark.runner import run_jobs
 from benchmark.store import COLUMNS, OutputDirError, ResultsStore, append_csv_row
 from benchmark.versions import detector_version, version_of_class
+from detectors.registry import get_detector_class
 
 
 def jobs_of(detector: str, seeds: int = 3, params: dict | None = None) -> list[Job]:
@@ -43,7 +44,7 @@ def test_rows_record_the_detector_and_suite_versions(two_detectors):
 
 
 def test_a_new_version_of_one_detector_reruns_exactly_its_rows(two_detectors, monkeypatch, data_dir, capsys):
-    from tests.plugins.toy_detectors import ToyCentroid
+    ToyCentroid = get_detector_class("toy-centroid")  # the class the registry builds, however the plugin was loaded
 
     out, jobs = two_detectors
     centroid = {j.key for j in jobs if j.detector == "toy-centroid"}
@@ -184,7 +185,7 @@ def test_the_migration_can_name_another_version_and_refuses_a_held_folder(tmp_pa
 
 def test_dry_run_says_which_rows_it_reruns_and_why(two_detectors, monkeypatch, capsys, data_dir):
     from tests.conftest import TOY_PLUGIN
-    from tests.plugins.toy_detectors import ToyTorch
+    ToyTorch = get_detector_class("toy-torch")
 
     out, _ = two_detectors
     monkeypatch.setattr(ToyTorch, "computation_version", 5)
