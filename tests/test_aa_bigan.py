@@ -15,7 +15,7 @@ import detectors.aa_bigan as aab
 from detectors.aa_bigan import AABiGAN, anomaly_batch_size
 from detectors.networks import bigan
 from detectors.registry import available_detectors
-from tests.helpers import random_mnist_task
+from tests.helpers import random_mnist_task, reversed_labels
 
 TINY = dict(epochs=1, batch_size=32, device="cpu", random_state=0, eval_every=None, arch="cardio")
 
@@ -149,13 +149,11 @@ def test_anomaly_pairs_get_the_anomaly_target():
     assert abs(d_norm - 1.0) < 0.2, d_norm
 
 
-def test_labels_change_scores_and_seed_reproducible():
+def test_same_seed_same_scores():
     X, y = gaussian_task()
     a = AABiGAN(**{**TINY, "epochs": 2}).fit(X, y).decision_scores_
     b = AABiGAN(**{**TINY, "epochs": 2}).fit(X, y).decision_scores_
-    c = AABiGAN(**{**TINY, "epochs": 2}).fit(X, np.zeros_like(y)).decision_scores_
     np.testing.assert_array_equal(a, b)
-    assert not np.allclose(a, c)
     assert np.std(a) > 0
 
 
@@ -245,14 +243,46 @@ def test_image_nets_shapes():
     assert bigan.build_image_tower("cifar10", 3).out_features == 2048
 
 
-def test_learns_mnist_zero_vs_rest(mnist):
-    """Digit 0 normal, a few 1s collected; 28x28 inputs are resized inside; AUROC floor on the test set."""
+MNIST_FIT = dict(epochs=4, batch_size=100, device="cpu", random_state=0, eval_every=None, arch="mnist")
+#: Each score's own floor on the task below (measured at seed 0: recon 0.83, latent 0.93). The latent
+#: score must also beat the same networks untrained (learning rates 1e-12: 0.67). The recon score does
+#: not, at this length: an untrained G(E(x)) is close to one image, so its error already ranks digit 0
+#: against the rest (0.85); its floor only holds it to that.
+SCORE_FLOORS = {"recon": 0.75, "latent": 0.85}
+
+
+@pytest.fixture(scope="module")
+def mnist_fits(mnist):
+    """Digit 0 normal, 20 collected 1s (28x28 inputs resized inside); fitted with these labels, with the
+    labels moved onto normals, and untrained; the test scores of each, per score."""
     X, y, X_test, digits = random_mnist_task(mnist, 400, 20, 1000)
-    y_test = (digits != 0).astype(int)
-    det = AABiGAN(epochs=4, batch_size=100, device="cpu", random_state=0, eval_every=None, arch="mnist").fit(X, y)
-    scores = det._score_candidates(torch.as_tensor(X_test))
-    assert all(np.std(s) > 0 for s in scores.values())
-    assert max(roc_auc_score(y_test, s) for s in scores.values()) > 0.75
+    out = {"y_test": (digits != 0).astype(int), "digits": digits}
+    for kind, labels, extra in (("trained", y, {}), ("reversed", reversed_labels(y), {}),
+                                ("untrained", y, {"lr": 1e-12, "lr_d": 1e-12, "epochs": 1})):
+        det = AABiGAN(**{**MNIST_FIT, **extra}).fit(X, labels)
+        out[kind] = {name: s.numpy() if hasattr(s, "numpy") else np.asarray(s)
+                     for name, s in det._score_candidates(torch.as_tensor(X_test)).items()}
+    return out
+
+
+@pytest.mark.parametrize("score", sorted(SCORE_FLOORS))
+def test_learns_mnist_zero_vs_rest(mnist_fits, score):
+    y_test, scores = mnist_fits["y_test"], mnist_fits["trained"][score]
+    assert np.std(scores) > 0
+    auroc = roc_auc_score(y_test, scores)
+    assert auroc >= SCORE_FLOORS[score], f"{score}: AUROC {auroc:.3f} below {SCORE_FLOORS[score]}"
+    if score == "latent":
+        untrained = roc_auc_score(y_test, mnist_fits["untrained"][score])
+        assert untrained < auroc - 0.15, (untrained, auroc)
+
+
+def test_labels_are_used_the_right_way_round(mnist_fits):
+    """The collected 1s labelled as anomalies, against as many 0s labelled instead: the latent score
+    (measured 0.93 against 0.74) must be clearly worse with the labels on the wrong rows."""
+    y_test = mnist_fits["y_test"]
+    right = roc_auc_score(y_test, mnist_fits["trained"]["latent"])
+    wrong = roc_auc_score(y_test, mnist_fits["reversed"]["latent"])
+    assert right > wrong + 0.1, (right, wrong)
 
 
 def test_default_epochs_follow_the_dataset_family():

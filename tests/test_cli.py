@@ -47,12 +47,28 @@ def test_output_folder_that_is_a_file(tmp_path, capsys, toy_plugin):
     assert "is not a folder" in capsys.readouterr().err and target.read_text() == "keep me"
 
 
-def test_unwritable_output_folder(tmp_path, capsys, toy_plugin):
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere")
+def test_unwritable_output_folder(tmp_path, capsys, monkeypatch, toy_plugin):
+    """A folder the user cannot write to is refused before any work. Root can write anywhere, so the
+    condition is simulated: ``os.access`` answers "not writable" for that folder, as it does for a
+    user without permission (the mode is set too, for a run as an ordinary user)."""
+    import benchmark.store
+
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
+    real_access = os.access
+    asked = []
+
+    def access(path, mode, *args, **kwargs):
+        if os.path.abspath(path) == str(locked):
+            asked.append(mode)
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(benchmark.store.os, "access", access)
     assert main(["--out", str(locked / "out"), *TOY, "--detectors", "toy-centroid"]) == 2
+    assert f"{locked} is not a writable folder" in capsys.readouterr().err
+    assert asked and asked[0] & os.W_OK
+    assert not (locked / "out").exists()
 
 
 def test_data_folder_without_files(tmp_path, capsys, toy_plugin):

@@ -133,10 +133,35 @@ def test_tabular_split(data_dir):
     n_norm = int(round(0.6 * (thyroid.y_train == 0).sum()))
     assert split.info["n_normals"] == n_norm
     assert split.y_train.sum() == int(n_norm * 0.01 / 0.99)
-    assert split.X_train.min() >= 0.0 and split.X_train.max() <= 1.0  # scalers fitted on training data
     assert len(split.y_test) == len(thyroid.y_train) - int(round(0.6 * (thyroid.y_train == 0).sum())) - int(round(0.6 * 93))
     again = make_split(thyroid, e, "oracle-10")
     assert np.array_equal(split.X_train, again.X_train)
+
+
+def test_tabular_scalers_are_fitted_on_the_training_part_alone(data_dir):
+    """The scaled rows equal those of a standard + min-max scaler fitted here on the training part
+    (training normals and every training outlier, used or not) and nothing else; a scaler that also
+    saw the test rows gives measurably other numbers, so a leak cannot pass."""
+    from datasets import load_dataset
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    thyroid = load_dataset("thyroid", data_dir)
+    split = make_split(thyroid, Experiment("thyroid", -1, None, 1, 0.01, 0.0), "oracle-10")
+    info = split.info
+    X = np.asarray(thyroid.X_train, dtype=np.float64)
+    train_part = np.concatenate([info["train_index"], info["unused_train_outlier_index"]])
+    assert not set(train_part) & set(info["test_index"]) and len(train_part) + len(info["test_index"]) == len(X)
+
+    def scaled_by(rows_seen):
+        standard = StandardScaler().fit(X[rows_seen])
+        minmax = MinMaxScaler().fit(standard.transform(X[rows_seen]))
+        return lambda rows: minmax.transform(standard.transform(X[rows]))
+
+    own = scaled_by(train_part)
+    np.testing.assert_allclose(split.X_train, own(info["train_index"]), atol=1e-6)
+    np.testing.assert_allclose(split.X_test, own(info["test_index"]), atol=1e-6)
+    leaky = scaled_by(np.arange(len(X)))  # the control: fitted on train and test rows
+    assert np.abs(split.X_test - leaky(info["test_index"])).max() > 1e-3
 
 
 def test_unused_training_outliers_are_neither_trained_on_nor_tested(data_dir):

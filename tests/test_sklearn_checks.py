@@ -9,6 +9,8 @@ once here rather than by skipping checks:
   whose only change is that ``fit`` maps scikit-learn's labels to 0/1 (the highest class is "collected
   anomaly"; a single class means none), so that every other check still applies to it.
 - the inapplicable checks are listed in ``INAPPLICABLE`` with their reason; every other check must pass.
+  The properties those checks test are tested in the suite's own terms over the same registry in
+  tests/test_detector_contract.py (labels, outlier share, subset invariance).
 
 Settings are tiny (one epoch, small batches): these checks test the API, not learning.
 """
@@ -38,9 +40,12 @@ TINY_PARAMS: dict[str, dict] = {
     "xgbod": {"params": {"n_estimators": 10}},
 }
 
-PYOD_LABELS = "predict returns PyOD's labels (1 = outlier, 0 = inlier), not scikit-learn's -1/+1"
+PYOD_LABELS = ("predict returns PyOD's labels (1 = outlier, 0 = inlier), not scikit-learn's -1/+1; the same "
+               "properties in these terms (predict agrees with decision_function and threshold_, contamination "
+               "flags its share of the training data) are tests of tests/test_detector_contract.py")
 FLOAT32_BATCH = ("float32 network: a sample's score can change in the 7th digit with the batch it is "
-                 "scored in (BLAS blocking), beyond the check's 1e-7 tolerance")
+                 "scored in (BLAS blocking), beyond the check's 1e-7 tolerance; subset invariance at a float32 "
+                 "tolerance is a test of tests/test_detector_contract.py")
 ECOD_BATCH = "upstream ECOD pools the scored batch into its tail estimates: scores depend on the other rows"
 # Detectors whose scores go through a float32 network (besides the TorchDetector subclasses).
 FLOAT32_NETWORK = {"ssad-hybrid", "pyod-deepsvdd"}

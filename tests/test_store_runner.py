@@ -1,6 +1,7 @@
 """The results store and the runner: atomic rows, resume, failures stored, divergence recorded."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -99,3 +100,70 @@ def test_same_seed_same_rows(tmp_path, data_dir, toy_plugin):
     a, b = (ResultsStore(tmp_path / n).rows() for n in ("a", "b"))
     pd.testing.assert_series_equal(a["auroc"], b["auroc"])
     assert list(a["job_key"]) == list(b["job_key"])
+
+
+def test_a_failed_job_is_run_again_on_resume_and_its_ok_row_wins(tmp_path, data_dir, toy_plugin, monkeypatch):
+    from benchmark.jobs import _dataset
+    from benchmark.protocol import make_split
+    from benchmark.reports.load import read_runs
+    from detectors import get_detector_class
+
+    ToyCentroid = get_detector_class("toy-centroid")  # the class the registry builds, however the plugin was loaded
+    jobs = tabular_jobs("toy-centroid", seeds=3)
+    real_fit = ToyCentroid._fit
+    seed_1 = make_split(_dataset("thyroid", str(data_dir)), jobs[1].experiment, jobs[1].selection).X_train
+
+    def fails_on_seed_1(self, X, y, eval_set):  # a passing fault (a lost GPU, a full disk) in one job
+        if X.shape == seed_1.shape and np.array_equal(X, seed_1):
+            raise RuntimeError("a passing fault")
+        return real_fit(self, X, y, eval_set)
+
+    monkeypatch.setattr(ToyCentroid, "_fit", fails_on_seed_1)
+    with ResultsStore(tmp_path) as store:
+        first = run_jobs(jobs, store, data_dir=str(data_dir), progress=False)
+    assert (first.ok, first.failed) == (2, 1)
+    monkeypatch.setattr(ToyCentroid, "_fit", real_fit)
+    with ResultsStore(tmp_path) as store:
+        second = run_jobs(jobs, store, data_dir=str(data_dir), progress=False)
+    assert (second.skipped, second.ok, second.failed) == (2, 1, 0)  # only the failed job ran again
+    rows = ResultsStore(tmp_path).rows()
+    assert rows.loc[rows["job_key"] == jobs[1].key, "status"].tolist() == ["failed", "ok"]
+    assert read_runs(tmp_path / "runs.csv").set_index("job_key").loc[jobs[1].key, "status"] == "ok"
+
+
+def test_a_not_applicable_job_is_not_retried(tmp_path, data_dir, toy_plugin, monkeypatch):
+    from detectors import NotApplicableError, get_detector_class
+
+    ToyCentroid = get_detector_class("toy-centroid")  # the class the registry builds, however the plugin was loaded
+    jobs = tabular_jobs("toy-centroid", seeds=2)
+    real_fit = ToyCentroid._fit
+
+    def not_applicable(self, X, y, eval_set):
+        raise NotApplicableError("undefined on this data")
+
+    monkeypatch.setattr(ToyCentroid, "_fit", not_applicable)
+    with ResultsStore(tmp_path) as store:
+        first = run_jobs(jobs, store, data_dir=str(data_dir), progress=False)
+    assert first.not_applicable == 2
+    monkeypatch.setattr(ToyCentroid, "_fit", real_fit)  # it would now succeed, but n.a. is an answer
+    with ResultsStore(tmp_path) as store:
+        second = run_jobs(jobs, store, data_dir=str(data_dir), progress=False)
+    assert (second.skipped, second.ok, second.not_applicable) == (2, 0, 0)
+    assert ResultsStore(tmp_path).rows()["status"].tolist() == ["n.a.", "n.a."]
+
+
+def test_a_parameter_or_policy_change_makes_another_job(tmp_path, data_dir, toy_plugin):
+    base = tabular_jobs("toy-centroid", seeds=1, params={"delay": 0.0})[0]
+    same = Job("other-suite", base.experiment, "toy-centroid", canonical_params({"delay": 0.0}), base.selection,
+               rerun_options=("--out", "elsewhere"))
+    assert same.key == base.key  # the suite name and where it is stored do not define the job
+    other_param = Job(base.suite, base.experiment, "toy-centroid", canonical_params({"delay": 0.001}), base.selection)
+    other_policy = Job(base.suite, base.experiment, "toy-centroid", base.params_json, "strict")
+    other_seed = tabular_jobs("toy-centroid", seeds=2, params={"delay": 0.0})[1]
+    keys = {base.key, other_param.key, other_policy.key, other_seed.key}
+    assert len(keys) == 4
+    with ResultsStore(tmp_path) as store:
+        run_jobs([base], store, data_dir=str(data_dir), progress=False)
+    with ResultsStore(tmp_path) as store:
+        again = run_jobs([base, other_param, other_policy], store, data_dir=str(data_dir), progress=False)
+    assert (again.skipped, again.ok) == (1, 2)
