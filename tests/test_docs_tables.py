@@ -55,3 +55,28 @@ def test_the_perf_table_shows_date_machine_and_numbers(tmp_path: Path) -> None:
     text = docs_tables.perf_cpu(tmp_path)
     assert "2030-01-02" in text and "Some CPU, 2 cores" in text and "2.13.0+cpu" in text
     assert "| deep-sad   | train   | 0.512" in text
+
+
+def test_table1_at_cpu_scale_ranks_and_measures_each_cell_against_the_paper(tmp_path: Path) -> None:
+    """The Fig. 2 run's γp = 0 points are Table 1 cells (F-MNIST, γl .05, one known class): read as
+    the Table 1 run, each cell's distance from the paper is (mean − paper) / paper std."""
+    assert "No rows yet" in docs_tables.table1_cpu_cells(tmp_path)
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "paper_table1.csv").write_bytes((ROOT / "reference" / "paper_table1.csv").read_bytes())
+    rows = pd.read_csv(ROOT / "results" / "pollution-cpu" / "runs.csv")
+    (tmp_path / "results" / "images-cpu").mkdir(parents=True)
+    rows.to_csv(tmp_path / "results" / "images-cpu" / "runs.csv", index=False)
+
+    paper = pd.read_csv(ROOT / "reference" / "paper_table1.csv")
+    paper = paper[(paper["dataset"] == "fmnist") & (paper["gamma_l"] == 0.05)].set_index("detector")
+    point = rows[(rows["gamma_p"] == 0) & (rows["status"] == "ok")]
+    mean = 100 * point[point["detector"] == "ssad-raw"]["auroc"].mean()
+    expected = (mean - paper.loc["ssad-raw", "auroc_mean"]) / paper.loc["ssad-raw", "auroc_std"]
+    cells = docs_tables.table1_cpu_cells(tmp_path)
+    line = next(line for line in cells.splitlines() if line.startswith("| SSAD raw"))
+    assert f"{mean:.1f} ({expected:+.1f})".replace("-", "−") in line
+    assert "F-MNIST .05" in cells and sum(line.startswith("| ") for line in cells.splitlines()) == 1 + 7  # header, seven methods
+
+    ranking = docs_tables.table1_cpu_ranking(tmp_path)
+    setting = next(line for line in ranking.splitlines() if line.startswith("| F-MNIST"))
+    assert "| 7 " in setting and "AA-BiGAN" in setting

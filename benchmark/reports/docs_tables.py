@@ -30,16 +30,17 @@ import numpy as np
 import pandas as pd
 
 from ..store import MERGE_NOTE
-from .aggregate import table2_rows, unique_experiments
-from .labels import DETECTOR_ORDER, canonical_dataset, dataset_label, detector_label, order_datasets
+from .aggregate import summarize, table1_rows, table2_rows, unique_experiments
+from .labels import (DETECTOR_ORDER, canonical_dataset, dataset_label, detector_label, format_gamma, order_datasets,
+                     order_methods)
 from .load import Group, prepare_runs, read_runs, split_groups
 from .many_sets import adbench_rows, per_set_long, rank_frame, rank_rows
 from .policies import policy_cells, policy_summary, summary_markdown
 from .render import format_p, frame_markdown
-from .reproduction import load_reference
+from .reproduction import compare_to_paper, load_reference
 from .stats import rank_table
 from .tables import build_cell_table, to_markdown
-from .trends import CURVES, curve_trends, trends_markdown
+from .trends import CURVES, STD_FLAG, agreement_markdown, curve_trends, table1_agreement, trends_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = "docs"
@@ -426,6 +427,60 @@ def fig2_cpu_trends(root: Path = ROOT) -> str:
     return _cpu_scale_trends(CPU_SCALE_RUNS[0], "fig2", root)
 
 
+def fig3_cpu_trends(root: Path = ROOT) -> str:
+    """Fig. 3 at CPU scale: each method's change and slope as more anomaly classes are known."""
+    return _cpu_scale_trends(CPU_SCALE_RUNS[1], "fig3", root)
+
+
+def _table1_cpu_comparisons(root: Path) -> list[tuple[Group, pd.DataFrame]]:
+    """Per group of the Table 1 CPU-scale run, its cells paired with the paper's (compare_to_paper)."""
+    path = root / CPU_SCALE_RUNS[2] / "runs.csv"
+    if not path.exists():
+        return []
+    ref = load_reference(root / "reference" / "paper_table1.csv")
+    out = []
+    for group, rows in split_groups(read_runs(path)):
+        cells = summarize(table1_rows(unique_experiments(rows)), ["dataset", "gamma_l"])
+        out.append((group, compare_to_paper(cells[cells["status"] == "ok"], ref)))
+    return out
+
+
+def table1_cpu_ranking(root: Path = ROOT) -> str:
+    """Table 1 at CPU scale: per column, the methods' ranking here and in the paper, Kendall's τ."""
+    blocks = []
+    for group, comparison in _table1_cpu_comparisons(root):
+        settings, cells = table1_agreement(comparison)
+        if not settings.empty:
+            blocks.append(_without_title(agreement_markdown(settings, cells, group.caption).split("\n#", 1)[0]))
+    return "\n".join(blocks) or f"No rows yet: `{CPU_SCALE_RUNS[2]}/runs.csv` has no Table 1 cell.\n"
+
+
+def table1_cpu_cells(root: Path = ROOT) -> str:
+    """Table 1 at CPU scale as the paper prints it, each cell with its distance from the paper's."""
+    blocks = []
+    for group, comparison in _table1_cpu_comparisons(root):
+        _, cells = table1_agreement(comparison)
+        if cells.empty:
+            continue
+        cells = cells.assign(column=[f"{dataset_label(d)} {format_gamma(g)}"
+                                     for d, g in zip(cells["dataset"], cells["gamma_l"])],
+                             text=[f"{m:.1f} ({_signed_std(v)}{' **' if b else ''})" for m, v, b in
+                                   zip(cells["ours_mean"], cells["diff_in_paper_std"], cells["beyond_two_std"])])
+        matrix = cells.pivot(index="method", columns="column", values="text")
+        matrix = matrix.reindex(index=order_methods(list(matrix.index)),
+                                columns=list(dict.fromkeys(cells["column"]))).fillna("–")
+        matrix.index = [detector_label(m) for m in matrix.index]
+        caption = ("AUROC (%) here, mean over the class pairs, and in brackets its distance from the paper's cell "
+                   f"in the paper's stds, (here − paper) / paper std; ** beyond {STD_FLAG:g}. Columns: dataset and "
+                   f"γl, one known class, no pollution. {group.caption}")
+        blocks.append(_without_title(frame_markdown(matrix.rename_axis("Detector").reset_index(), "t1", caption)))
+    return "\n".join(blocks) or f"No rows yet: `{CPU_SCALE_RUNS[2]}/runs.csv` has no Table 1 cell.\n"
+
+
+def _signed_std(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value:+.1f}".replace("-", "−")
+
+
 #: Every table a page can mark, by name: a function of the repository root that returns markdown.
 TABLES: dict[str, Callable[[Path], str]] = {
     "tabular-paper": tabular_paper,
@@ -444,6 +499,9 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "perf-cpu": perf_cpu,
     "cpu-scale-progress": cpu_scale_progress,
     "fig2-cpu-trends": fig2_cpu_trends,
+    "fig3-cpu-trends": fig3_cpu_trends,
+    "table1-cpu-ranking": table1_cpu_ranking,
+    "table1-cpu-cells": table1_cpu_cells,
 }
 
 

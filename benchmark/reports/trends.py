@@ -270,16 +270,8 @@ def table1_agreement(comparison: pd.DataFrame, flag: float = STD_FLAG) -> tuple[
     return pd.DataFrame(settings, columns=AGREEMENT_COLUMNS), cell_frame.reindex(columns=CELL_COLUMNS)
 
 
-def write_table1_agreement(comparison: pd.DataFrame, context: str, tag: str, report_dir: Path,
-                           extra: dict[str, object], title_suffix: str = "") -> tuple[list[Path], str]:
-    """Table 1's agreement with the paper: two CSVs (per setting, per cell) and one markdown file."""
-    settings, cells = table1_agreement(comparison)
-    if settings.empty:
-        return [], ""
-    stem = report_dir / f"agreement_table1_{tag}"
-    settings.assign(**extra).to_csv(stem.with_suffix(".csv"), index=False)
-    cells_path = report_dir / f"agreement_table1_cells_{tag}.csv"
-    cells.assign(**extra).to_csv(cells_path, index=False)
+def agreement_markdown(settings: pd.DataFrame, cells: pd.DataFrame, context: str, title_suffix: str = "") -> str:
+    """Two markdown tables from :func:`table1_agreement`: the rankings per setting, then each cell."""
     shown = pd.DataFrame({
         "Dataset": settings["dataset"].map(dataset_label),
         "γl": settings["gamma_l"].map(format_gamma),
@@ -309,9 +301,22 @@ def write_table1_agreement(comparison: pd.DataFrame, context: str, tag: str, rep
         "reversed) and its two-sided p (scipy; with this few methods only a near-perfect agreement can reach "
         f"p < .05), and the cells more than {STD_FLAG:g} of the paper's stds (over its 90 experiments) away from "
         f"the paper's mean. {context}")
-    text += "\n" + frame_markdown(
+    return text + "\n" + frame_markdown(
         per_cell, "Table 1: each cell against the paper" + title_suffix,
         "Rank: 1 = best mean of the setting (ties averaged). Diff = here − paper, AUROC points; Diff / paper std: "
         f"the same in units of the paper's std over its 90 experiments; ** beyond {STD_FLAG:g}. {context}")
+
+
+def write_table1_agreement(comparison: pd.DataFrame, context: str, tag: str, report_dir: Path,
+                           extra: dict[str, object], title_suffix: str = "") -> tuple[list[Path], str]:
+    """Table 1's agreement with the paper: two CSVs (per setting, per cell) and one markdown file."""
+    settings, cells = table1_agreement(comparison)
+    if settings.empty:
+        return [], ""
+    stem = report_dir / f"agreement_table1_{tag}"
+    settings.assign(**extra).to_csv(stem.with_suffix(".csv"), index=False)
+    cells_path = report_dir / f"agreement_table1_cells_{tag}.csv"
+    cells.assign(**extra).to_csv(cells_path, index=False)
+    text = agreement_markdown(settings, cells, context, title_suffix)
     stem.with_suffix(".md").write_text(text, encoding="utf-8")
     return [stem.with_suffix(".md"), stem.with_suffix(".csv"), cells_path], text
