@@ -89,20 +89,16 @@ def split_superseded(runs: pd.DataFrame, replaced: pd.DataFrame | None = None
     code = _code_versions(runs)
     outdated = ~left_out & code.notna() & (version.isna() | (version != code)).fillna(True)
     listed = []
-    if left_out.any():
-        part = runs[left_out].copy()
-        part["newest_version"] = newest[left_out].astype(int)
-        part["in_tables"] = False
-        part["reason"] = [f"left out: rows of version {n} of {d} on {ds} are stored"
-                          for n, d, ds in zip(part["newest_version"], part["detector"], part["dataset"])]
-        listed.append(part)
-    if outdated.any():
-        part = runs[outdated].copy()
-        part["newest_version"] = code[outdated].astype(int)
-        part["in_tables"] = True
-        part["reason"] = [f"kept, outdated: the code of {d} is at version {c} on {ds}; rerun to replace"
-                          for d, c, ds in zip(part["detector"], part["newest_version"], part["dataset"])]
-        listed.append(part)
+    for mask, versions, in_tables, reason in [
+            (left_out, newest, False, "left out: rows of version {v} of {d} on {ds} are stored"),
+            (outdated, code, True, "kept, outdated: the code of {d} is at version {v} on {ds}; rerun to replace")]:
+        if mask.any():
+            part = runs[mask].copy()
+            part["newest_version"] = versions[mask].astype(int)
+            part["in_tables"] = in_tables
+            part["reason"] = [reason.format(v=v, d=d, ds=ds)
+                              for v, d, ds in zip(part["newest_version"], part["detector"], part["dataset"])]
+            listed.append(part)
     if replaced is not None and not replaced.empty:
         part = replaced.copy()
         part["in_tables"] = False
