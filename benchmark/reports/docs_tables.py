@@ -52,7 +52,10 @@ REFERENCE_PRINTOUT = "experiments/results/aa_bigan_reference_mnist_0_vs_1.txt"
 TABLE1_RUNS = ("experiments/results/aa_bigan_table1_mnist.csv", "experiments/results/aa_bigan_table1_fashion-mnist.csv")
 TABULAR_STUDY = "experiments/results/aa_bigan_tabular_study.csv"
 PERF_CPU = "results/perf/perf_cpu.csv"
-CPU_SCALE_RUNS = ("results/pollution-cpu", "results/diversity-cpu", "results/images-cpu")  # --scale cpu
+# The published --scale cpu runs: Fig. 2, Fig. 3 and Table 1 under `paper` selection, Table 1 under `strict`.
+POLLUTION_CPU, DIVERSITY_CPU, IMAGES_CPU = "results/pollution-cpu", "results/diversity-cpu", "results/images-cpu"
+IMAGES_CPU_STRICT = "results/images-cpu-strict"
+CPU_SCALE_RUNS = (POLLUTION_CPU, DIVERSITY_CPU, IMAGES_CPU, IMAGES_CPU_STRICT)
 
 _MARKER = re.compile(r"<!-- table:(?P<name>[a-z0-9-]+) -->\n(?P<body>.*?)<!-- /table:(?P=name) -->", re.S)
 _OPEN = re.compile(r"<!-- table:([a-z0-9-]+) -->")
@@ -424,17 +427,17 @@ def _cpu_scale_trends(folder: str, figure: str, root: Path) -> str:
 
 def fig2_cpu_trends(root: Path = ROOT) -> str:
     """Fig. 2 at CPU scale: each method's change and slope against pollution, with intervals and tests."""
-    return _cpu_scale_trends(CPU_SCALE_RUNS[0], "fig2", root)
+    return _cpu_scale_trends(POLLUTION_CPU, "fig2", root)
 
 
 def fig3_cpu_trends(root: Path = ROOT) -> str:
     """Fig. 3 at CPU scale: each method's change and slope as more anomaly classes are known."""
-    return _cpu_scale_trends(CPU_SCALE_RUNS[1], "fig3", root)
+    return _cpu_scale_trends(DIVERSITY_CPU, "fig3", root)
 
 
-def _table1_cpu_comparisons(root: Path) -> list[tuple[Group, pd.DataFrame]]:
-    """Per group of the Table 1 CPU-scale run, its cells paired with the paper's (compare_to_paper)."""
-    path = root / CPU_SCALE_RUNS[2] / "runs.csv"
+def _table1_cpu_comparisons(root: Path, folder: str = IMAGES_CPU) -> list[tuple[Group, pd.DataFrame]]:
+    """Per group of a Table 1 CPU-scale run, its cells paired with the paper's (compare_to_paper)."""
+    path = root / folder / "runs.csv"
     if not path.exists():
         return []
     ref = load_reference(root / "reference" / "paper_table1.csv")
@@ -445,14 +448,19 @@ def _table1_cpu_comparisons(root: Path) -> list[tuple[Group, pd.DataFrame]]:
     return out
 
 
-def table1_cpu_ranking(root: Path = ROOT) -> str:
+def table1_cpu_ranking(root: Path = ROOT, folder: str = IMAGES_CPU) -> str:
     """Table 1 at CPU scale: per column, the methods' ranking here and in the paper, Kendall's τ."""
     blocks = []
-    for group, comparison in _table1_cpu_comparisons(root):
+    for group, comparison in _table1_cpu_comparisons(root, folder):
         settings, cells = table1_agreement(comparison)
         if not settings.empty:
             blocks.append(_without_title(agreement_markdown(settings, cells, group.caption).split("\n#", 1)[0]))
-    return "\n".join(blocks) or f"No rows yet: `{CPU_SCALE_RUNS[2]}/runs.csv` has no Table 1 cell.\n"
+    return "\n".join(blocks) or f"No rows yet: `{folder}/runs.csv` has no Table 1 cell.\n"
+
+
+def table1_cpu_strict_ranking(root: Path = ROOT) -> str:
+    """The same ranking table for the Table 1 run under `strict` selection."""
+    return table1_cpu_ranking(root, IMAGES_CPU_STRICT)
 
 
 def table1_cpu_cells(root: Path = ROOT) -> str:
@@ -474,7 +482,7 @@ def table1_cpu_cells(root: Path = ROOT) -> str:
                    f"in the paper's stds, (here − paper) / paper std; ** beyond {STD_FLAG:g}. Columns: dataset and "
                    f"γl, one known class, no pollution. {group.caption}")
         blocks.append(_without_title(frame_markdown(matrix.rename_axis("Detector").reset_index(), "t1", caption)))
-    return "\n".join(blocks) or f"No rows yet: `{CPU_SCALE_RUNS[2]}/runs.csv` has no Table 1 cell.\n"
+    return "\n".join(blocks) or f"No rows yet: `{IMAGES_CPU}/runs.csv` has no Table 1 cell.\n"
 
 
 def _signed_std(value: float) -> str:
@@ -502,6 +510,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "fig3-cpu-trends": fig3_cpu_trends,
     "table1-cpu-ranking": table1_cpu_ranking,
     "table1-cpu-cells": table1_cpu_cells,
+    "table1-cpu-strict-ranking": table1_cpu_strict_ranking,
 }
 
 

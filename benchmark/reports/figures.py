@@ -127,8 +127,8 @@ def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: st
         has_other = any(not is_paper_detector(m) for m in methods)
         kinds = ("Solid lines, filled markers: the paper's detectors; dashed, hollow: the others. "
                  if has_paper and has_other else "")
-        caption = (f"Lines: mean AUROC over experiments; bands: ±1 std of the paper's detectors, clipped to "
-                   f"[0, 100]; {_count_text(summary)}. {kinds}{context}")
+        caption = (f"Lines: mean AUROC over experiments; bands (the paper's detectors only): ±1 std over the "
+                   f"experiments, clipped to [0, 100]; {_count_text(summary)}. {kinds}{context}")
         width = max(60, int(95 * len(datasets) / 2))
         rows_of_legend = (len(labels) - 1) // ncol + 1
         fig.text(0.5, -0.06 - 0.045 * rows_of_legend, textwrap.fill(caption, width), ha="center", va="top",
