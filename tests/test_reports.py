@@ -360,3 +360,12 @@ def test_protocol_versions_and_detector_configurations_never_averaged(tmp_path: 
         own = frame[(frame.protocol_version == "2") & frame.detector_params.str.contains(score)]["auroc"]
         assert wide[col].iloc[0] == pytest.approx(100 * own.mean())
     assert "protocol version 2" in (tmp_path / "reports" / "table2_paper_v2.md").read_text()
+
+
+def test_a_figure_caption_counts_the_normal_classes_of_image_rows() -> None:
+    from benchmark.reports.figures import _normals_text
+
+    rows = pd.DataFrame({"normal_class": [0, 0, 3, 5, 5], "known_classes": ["1", "1;2", "2", "0", "0"]})
+    assert _normals_text(rows) == ", over 3 normal classes"
+    assert _normals_text(rows.iloc[:1]) == ", over 1 normal class"
+    assert _normals_text(pd.DataFrame({"normal_class": [-1, -1]})) == ""  # tabular rows

@@ -56,6 +56,7 @@ PERF_CPU = "results/perf/perf_cpu.csv"
 POLLUTION_CPU, DIVERSITY_CPU, IMAGES_CPU = "results/pollution-cpu", "results/diversity-cpu", "results/images-cpu"
 IMAGES_CPU_STRICT = "results/images-cpu-strict"
 CPU_SCALE_RUNS = (POLLUTION_CPU, DIVERSITY_CPU, IMAGES_CPU, IMAGES_CPU_STRICT)
+IMAGES_CPU_BOTH = "results/images-cpu-both"  # the two Table 1 runs reported as one (--merge)
 
 _MARKER = re.compile(r"<!-- table:(?P<name>[a-z0-9-]+) -->\n(?P<body>.*?)<!-- /table:(?P=name) -->", re.S)
 _OPEN = re.compile(r"<!-- table:([a-z0-9-]+) -->")
@@ -97,11 +98,12 @@ def published_rows(folder: str, root: Path = ROOT) -> pd.DataFrame:
     return prepare_runs(raw)
 
 
-def _groups(rows: pd.DataFrame) -> dict[str, tuple[Group, pd.DataFrame]]:
-    """Report groups by selection policy (the published folders hold one protocol version, full settings)."""
+def _groups(rows: pd.DataFrame, capped: bool = False) -> dict[str, tuple[Group, pd.DataFrame]]:
+    """Report groups by selection policy (the published folders hold one protocol version and one
+    size: full settings, or with ``capped`` a run whose data is capped, as a CPU-scale run's is)."""
     out: dict[str, tuple[Group, pd.DataFrame]] = {}
     for group, part in split_groups(rows):
-        if group.smoke or group.data_cap:
+        if group.smoke or bool(group.data_cap) != capped:
             continue
         if group.selection in out:
             raise ValueError(f"two groups of policy {group.selection!r} (protocol versions?): say which to show")
@@ -162,8 +164,8 @@ def tabular_ranks(root: Path = ROOT) -> str:
     return _without_title(frame_markdown(pd.DataFrame.from_records(records).fillna("–"), "ranks", caption))
 
 
-def _policy_table(folder: str, root: Path) -> str:
-    groups = _groups(published_rows(folder, root))
+def _policy_table(folder: str, root: Path, capped: bool = False) -> str:
+    groups = _groups(published_rows(folder, root), capped)
     (base, base_rows), (other, other_rows) = groups["paper"], groups["strict"]
     summary = policy_summary(policy_cells(base_rows, other_rows))
     return _without_title(summary_markdown(summary, "paper", "strict", f"Groups {base.tag} and {other.tag}."))
@@ -463,6 +465,13 @@ def table1_cpu_strict_ranking(root: Path = ROOT) -> str:
     return table1_cpu_ranking(root, IMAGES_CPU_STRICT)
 
 
+def table1_cpu_policy(root: Path = ROOT) -> str:
+    """Per detector, what ``strict`` changes from ``paper`` on Table 1's cells at CPU scale."""
+    if not (root / IMAGES_CPU_BOTH / MERGE_NOTE).exists():
+        return f"No rows yet: `{IMAGES_CPU_BOTH}/{MERGE_NOTE}` is not in the repository.\n"
+    return _policy_table(IMAGES_CPU_BOTH, root, capped=True)
+
+
 def table1_cpu_cells(root: Path = ROOT) -> str:
     """Table 1 at CPU scale as the paper prints it, each cell with its distance from the paper's."""
     blocks = []
@@ -511,6 +520,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "table1-cpu-ranking": table1_cpu_ranking,
     "table1-cpu-cells": table1_cpu_cells,
     "table1-cpu-strict-ranking": table1_cpu_strict_ranking,
+    "table1-cpu-policy": table1_cpu_policy,
 }
 
 

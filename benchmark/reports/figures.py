@@ -46,6 +46,15 @@ def _count_text(summary: pd.DataFrame) -> str:
         f"n = {int(n.min())} to {int(n.max())} experiments per point"
 
 
+def _normals_text(rows: pd.DataFrame) -> str:
+    """", over N normal classes" for image experiments (a CPU-scale run has one fixed class pair per
+    normal class, so N is its number of pairs), else nothing."""
+    if "normal_class" not in rows.columns:
+        return ""
+    n = rows.loc[rows["normal_class"] >= 0, "normal_class"].nunique()
+    return f", over {n} normal class{'es' if n != 1 else ''}" if n else ""
+
+
 def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: str, stem: Path,
                 x_percent: bool = False, missing: pd.DataFrame | None = None,
                 styles: dict[str, Style] | None = None) -> list[Path]:
@@ -128,7 +137,7 @@ def plot_curves(rows: pd.DataFrame, x: str, xlabel: str, title: str, context: st
         kinds = ("Solid lines, filled markers: the paper's detectors; dashed, hollow: the others. "
                  if has_paper and has_other else "")
         caption = (f"Lines: mean AUROC over experiments; bands (the paper's detectors only): ±1 std over the "
-                   f"experiments, clipped to [0, 100]; {_count_text(summary)}. {kinds}{context}")
+                   f"experiments, clipped to [0, 100]; {_count_text(summary)}{_normals_text(rows)}. {kinds}{context}")
         width = max(60, int(95 * len(datasets) / 2))
         rows_of_legend = (len(labels) - 1) // ncol + 1
         fig.text(0.5, -0.06 - 0.045 * rows_of_legend, textwrap.fill(caption, width), ha="center", va="top",
