@@ -52,10 +52,11 @@ REFERENCE_PRINTOUT = "experiments/results/aa_bigan_reference_mnist_0_vs_1.txt"
 TABLE1_RUNS = ("experiments/results/aa_bigan_table1_mnist.csv", "experiments/results/aa_bigan_table1_fashion-mnist.csv")
 TABULAR_STUDY = "experiments/results/aa_bigan_tabular_study.csv"
 PERF_CPU = "results/perf/perf_cpu.csv"
-# The published --scale cpu runs: Fig. 2, Fig. 3 and Table 1 under `paper` selection, Table 1 under `strict`.
+# The published --scale cpu runs: Fig. 2, Fig. 3 and Table 1 under `paper` selection, Fig. 3 and Table 1
+# under `strict`.
 POLLUTION_CPU, DIVERSITY_CPU, IMAGES_CPU = "results/pollution-cpu", "results/diversity-cpu", "results/images-cpu"
-IMAGES_CPU_STRICT = "results/images-cpu-strict"
-CPU_SCALE_RUNS = (POLLUTION_CPU, DIVERSITY_CPU, IMAGES_CPU, IMAGES_CPU_STRICT)
+DIVERSITY_CPU_STRICT, IMAGES_CPU_STRICT = "results/diversity-cpu-strict", "results/images-cpu-strict"
+CPU_SCALE_RUNS = (POLLUTION_CPU, DIVERSITY_CPU, IMAGES_CPU, DIVERSITY_CPU_STRICT, IMAGES_CPU_STRICT)
 IMAGES_CPU_BOTH = "results/images-cpu-both"  # the two Table 1 runs reported as one (--merge)
 
 _MARKER = re.compile(r"<!-- table:(?P<name>[a-z0-9-]+) -->\n(?P<body>.*?)<!-- /table:(?P=name) -->", re.S)
@@ -437,6 +438,11 @@ def fig3_cpu_trends(root: Path = ROOT) -> str:
     return _cpu_scale_trends(DIVERSITY_CPU, "fig3", root)
 
 
+def fig3_cpu_strict_trends(root: Path = ROOT) -> str:
+    """The same for the Fig. 3 run under `strict` selection."""
+    return _cpu_scale_trends(DIVERSITY_CPU_STRICT, "fig3", root)
+
+
 def _table1_cpu_comparisons(root: Path, folder: str = IMAGES_CPU) -> list[tuple[Group, pd.DataFrame]]:
     """Per group of a Table 1 CPU-scale run, its cells paired with the paper's (compare_to_paper)."""
     path = root / folder / "runs.csv"
@@ -517,6 +523,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "cpu-scale-progress": cpu_scale_progress,
     "fig2-cpu-trends": fig2_cpu_trends,
     "fig3-cpu-trends": fig3_cpu_trends,
+    "fig3-cpu-strict-trends": fig3_cpu_strict_trends,
     "table1-cpu-ranking": table1_cpu_ranking,
     "table1-cpu-cells": table1_cpu_cells,
     "table1-cpu-strict-ranking": table1_cpu_strict_ranking,
