@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from .versions import DONE_STATUSES, VERSION_COLUMNS, resume_state
+from .resume import resume_state
+from .versions import VERSION_COLUMNS
 
 if TYPE_CHECKING:
-    from .versions import ResumeState
+    from .resume import ResumeState
 
 RUNS_FILE = "runs.csv"
 LOCK_FILE = ".run.lock"
@@ -101,7 +102,7 @@ class ResultsStore:
 
     def resume(self, jobs: list) -> "ResumeState":
         """Which of ``jobs`` are stored as done by their detector's current version, and which
-        stored rows are of another version (:func:`benchmark.versions.resume_state`)."""
+        stored rows are of another version (:func:`benchmark.resume.resume_state`)."""
 
         return resume_state(jobs, self.latest())
 

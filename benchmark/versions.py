@@ -7,7 +7,7 @@ not the code that computed it, so the version is what tells a current row from o
 change of the detector made stale:
 
 - a resumed run treats a stored row of another version as not done and reruns it, saying how
-  many and why (:func:`resume_state`);
+  many and why (:func:`benchmark.resume.resume_state`);
 - the reports use, per detector and dataset, the rows of the newest version only, and list the
   others (:mod:`benchmark.reports.load`).
 
@@ -17,17 +17,13 @@ taken for the current one. :mod:`benchmark.migrate` marks such rows explicitly.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 DONE_STATUSES = ("ok", "n.a.")  # stored rows that a resumed run does not repeat
-
-if TYPE_CHECKING:
-    from .jobs import Job
 
 PACKAGE = "aabench"
 VERSION_COLUMNS = ("detector_version", "suite_version")
@@ -87,53 +83,3 @@ def stored_versions(rows: pd.DataFrame) -> pd.Series:
     if "detector_version" not in rows:
         return pd.Series(pd.NA, index=rows.index, dtype="Int64")
     return pd.to_numeric(rows["detector_version"], errors="coerce").astype("Int64")
-
-
-@dataclass
-class ResumeState:
-    """What a run on a stored folder will skip and what it will rerun.
-
-    ``done``: keys of planned jobs whose last row is ok or n.a. and of the job's current detector
-    version. ``stale``: planned jobs whose last row is done but of another (or no recorded)
-    version, one row each with ``job_key``, ``detector``, ``stored`` and ``current``.
-    """
-
-    done: set[str]
-    stale: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["job_key", "detector", "stored",
-                                                                             "current"]))
-
-    def describe(self) -> str:
-        """One sentence: how many stored rows are rerun and why, per detector; "" when none."""
-        if self.stale.empty:
-            return ""
-        parts = []
-        for (detector, current), rows in self.stale.groupby(["detector", "current"], sort=True):
-            stored = rows["stored"].map(lambda v: "no recorded version" if pd.isna(v) else f"version {int(v)}")
-            counts = ", ".join(f"{n} of {what}" for what, n in stored.value_counts(sort=False).items())
-            parts.append(f"{detector} {len(rows)} ({counts}; the code is at version {current})")
-        return (f"{len(self.stale)} stored rows come from another version of their detector and are rerun: "
-                + "; ".join(parts))
-
-
-def resume_state(jobs: list[Job], rows: pd.DataFrame) -> ResumeState:
-    """Split the planned ``jobs`` into done and stale against the stored ``rows`` (the last row of
-    each job, as :meth:`benchmark.store.ResultsStore.latest` gives them)."""
-    if rows.empty:
-        return ResumeState(done=set())
-    done_rows = rows[rows["status"].isin(DONE_STATUSES)]
-    stored = dict(zip(done_rows["job_key"], stored_versions(done_rows)))
-    done, stale = set(), []
-    for job in jobs:
-        if job.key not in stored:
-            continue
-        current = job.detector_version
-        have = stored[job.key]
-        if current is not None and not pd.isna(have) and int(have) == current:
-            done.add(job.key)
-        elif current is None and not pd.isna(have):  # detector not registered here: cannot tell, keep
-            done.add(job.key)
-        else:
-            stale.append({"job_key": job.key, "detector": job.detector, "stored": have,
-                          "current": "unknown" if current is None else current})
-    frame = pd.DataFrame(stale, columns=["job_key", "detector", "stored", "current"])
-    return ResumeState(done=done, stale=frame)
