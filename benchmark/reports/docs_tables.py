@@ -40,7 +40,7 @@ from .render import format_p, frame_markdown
 from .reproduction import compare_to_paper, load_reference
 from .stats import rank_table
 from .tables import build_cell_table, to_markdown
-from .trends import CURVES, STD_FLAG, agreement_markdown, curve_trends, table1_agreement, trends_markdown
+from .trends import CURVES, STD_FLAG, curve_trends, ranking_markdown, table1_agreement, trends_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = "docs"
@@ -460,9 +460,9 @@ def table1_cpu_ranking(root: Path = ROOT, folder: str = IMAGES_CPU) -> str:
     """Table 1 at CPU scale: per column, the methods' ranking here and in the paper, Kendall's τ."""
     blocks = []
     for group, comparison in _table1_cpu_comparisons(root, folder):
-        settings, cells = table1_agreement(comparison)
+        settings, _ = table1_agreement(comparison)
         if not settings.empty:
-            blocks.append(_without_title(agreement_markdown(settings, cells, group.caption).split("\n#", 1)[0]))
+            blocks.append(_without_title(ranking_markdown(settings, group.caption)))
     return "\n".join(blocks) or f"No rows yet: `{folder}/runs.csv` has no Table 1 cell.\n"
 
 

@@ -270,8 +270,8 @@ def table1_agreement(comparison: pd.DataFrame, flag: float = STD_FLAG) -> tuple[
     return pd.DataFrame(settings, columns=AGREEMENT_COLUMNS), cell_frame.reindex(columns=CELL_COLUMNS)
 
 
-def agreement_markdown(settings: pd.DataFrame, cells: pd.DataFrame, context: str, title_suffix: str = "") -> str:
-    """Two markdown tables from :func:`table1_agreement`: the rankings per setting, then each cell."""
+def ranking_markdown(settings: pd.DataFrame, context: str, title_suffix: str = "") -> str:
+    """The rankings per setting of :func:`table1_agreement`, as one markdown table."""
     shown = pd.DataFrame({
         "Dataset": settings["dataset"].map(dataset_label),
         "γl": settings["gamma_l"].map(format_gamma),
@@ -282,6 +282,17 @@ def agreement_markdown(settings: pd.DataFrame, cells: pd.DataFrame, context: str
         "Ranking in the paper": settings["ranking_paper"],
         f"Beyond {STD_FLAG:g} paper stds": settings["cells_beyond_two_std"].replace("", "none"),
     })
+    return frame_markdown(
+        shown, "Table 1: the ranking of the methods here and in the paper" + title_suffix,
+        "Per setting (dataset, γl), over the methods with a mean AUROC both here and in the paper: the methods from "
+        "best to worst here and in the paper, Kendall's τ-b between the two orderings (1: same order, −1: "
+        "reversed) and its two-sided p (scipy; with this few methods only a near-perfect agreement can reach "
+        f"p < .05), and the cells more than {STD_FLAG:g} of the paper's stds (over its 90 experiments) away from "
+        f"the paper's mean. {context}")
+
+
+def agreement_markdown(settings: pd.DataFrame, cells: pd.DataFrame, context: str, title_suffix: str = "") -> str:
+    """Two markdown tables from :func:`table1_agreement`: the rankings per setting, then each cell."""
     per_cell = pd.DataFrame({
         "Dataset": cells["dataset"].map(dataset_label),
         "γl": cells["gamma_l"].map(format_gamma),
@@ -294,14 +305,7 @@ def agreement_markdown(settings: pd.DataFrame, cells: pd.DataFrame, context: str
         "Diff / paper std": [("–" if pd.isna(v) else _signed(v, 2)) + (" **" if b else "")
                              for v, b in zip(cells["diff_in_paper_std"], cells["beyond_two_std"])],
     })
-    text = frame_markdown(
-        shown, "Table 1: the ranking of the methods here and in the paper" + title_suffix,
-        "Per setting (dataset, γl), over the methods with a mean AUROC both here and in the paper: the methods from "
-        "best to worst here and in the paper, Kendall's τ-b between the two orderings (1: same order, −1: "
-        "reversed) and its two-sided p (scipy; with this few methods only a near-perfect agreement can reach "
-        f"p < .05), and the cells more than {STD_FLAG:g} of the paper's stds (over its 90 experiments) away from "
-        f"the paper's mean. {context}")
-    return text + "\n" + frame_markdown(
+    return ranking_markdown(settings, context, title_suffix) + "\n" + frame_markdown(
         per_cell, "Table 1: each cell against the paper" + title_suffix,
         "Rank: 1 = best mean of the setting (ties averaged). Diff = here − paper, AUROC points; Diff / paper std: "
         f"the same in units of the paper's std over its 90 experiments; ** beyond {STD_FLAG:g}. {context}")
